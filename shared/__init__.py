@@ -1,0 +1,1 @@
+"""Tidemark's common library: ports, adapters, services and the HTTP glue."""

@@ -1,0 +1,1 @@
+"""Adapters over the official google-cloud-* clients, each imported lazily."""

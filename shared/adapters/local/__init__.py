@@ -1,0 +1,1 @@
+"""The embedded default stack: files, DuckDB, SQLite. No cloud account needed."""

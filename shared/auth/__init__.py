@@ -1,0 +1,1 @@
+"""Accounts, tenants, roles and tokens."""

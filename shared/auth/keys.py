@@ -1,0 +1,52 @@
+"""JWT signing keys: a key set (JSON) held in the SecretStore.
+
+`jwt-signing-keys` holds the private keys (only the auth function reads it);
+`jwt-public-keys` holds the public JWKS every function verifies with. During a
+rotation both the new and the previous key are in the set: tokens are signed with the
+newest, and verified with any key still in the set.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+ALGORITHM = "ES256"
+
+
+def _new_key() -> dict[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {"kid": secrets.token_hex(8), "alg": ALGORITHM, "private_pem": pem,
+            "created_at": int(time.time())}
+
+
+def new_keyset() -> bytes:
+    return json.dumps({"keys": [_new_key()]}).encode()
+
+
+def rotate(keyset: bytes, keep: int = 2) -> bytes:
+    """A new signing key first; the newest `keep - 1` old keys stay valid for
+    verification until the next rotation."""
+    keys = json.loads(keyset)["keys"]
+    return json.dumps({"keys": [_new_key(), *keys][:keep]}).encode()
+
+
+def public_jwk(entry: dict[str, Any]) -> dict[str, Any]:
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(entry["private_pem"].encode(), password=None)
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": entry["kid"], "alg": ALGORITHM, "use": "sig"})
+    return jwk
+
+
+def public_jwks(keyset: bytes) -> bytes:
+    return json.dumps({"keys": [public_jwk(k) for k in json.loads(keyset)["keys"]]}).encode()

@@ -1,0 +1,129 @@
+"""Access tokens: short-lived ES256 JWTs. Signing needs the private key set (auth
+function only); verification needs only the public JWKS."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared import errors
+from shared.auth.keys import ALGORITHM
+
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT typ header value
+_KID = re.compile(r"^[0-9a-f]{16}$")
+_CACHE_TTL_S = 60.0
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    tenant_id: str
+    role: str
+    email: str
+    jti: str
+    expires_at: int
+
+
+class _KeyCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, str], tuple[float, Any]] = {}
+
+    def get(self, secrets, name: str, build):
+        key = (id(secrets), name)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit and now - hit[0] < _CACHE_TTL_S:
+                return hit[1]
+        value = build(secrets.get(name))
+        with self._lock:
+            self._entries[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _KeyCache()
+
+
+def _signing_key(secrets) -> tuple[str, Any]:
+    from cryptography.hazmat.primitives import serialization
+
+    def build(raw: bytes):
+        newest = json.loads(raw)["keys"][0]
+        return newest["kid"], serialization.load_pem_private_key(
+            newest["private_pem"].encode(), password=None)
+    return _cache.get(secrets, "jwt-signing-keys", build)
+
+
+def _verification_keys(secrets) -> dict[str, Any]:
+    import jwt
+
+    def build(raw: bytes):
+        return {k["kid"]: jwt.algorithms.ECAlgorithm.from_jwk(json.dumps(k))
+                for k in json.loads(raw)["keys"] if k.get("alg") == ALGORITHM}
+    return _cache.get(secrets, "jwt-public-keys", build)
+
+
+def clear_key_cache() -> None:
+    _cache.clear()
+
+
+def issue_access_token(deps, *, user_id: str, tenant_id: str, role: str,
+                       email: str) -> tuple[str, int]:
+    """Returns (token, expires_in_seconds)."""
+    import jwt
+
+    s = deps.settings
+    kid, key = _signing_key(deps.secrets)
+    now = int(time.time())
+    claims = {"iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": user_id, "tid": tenant_id,
+              "role": role, "email": email, "iat": now, "nbf": now,
+              "exp": now + s.access_token_ttl_s, "jti": uuid.uuid4().hex}
+    token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE})
+    return token, s.access_token_ttl_s
+
+
+def verify_access_token(deps, token: str) -> AccessClaims:
+    """Pinned algorithm, kid from our own key set only, iss/aud/exp/nbf/iat/typ checked."""
+    import jwt
+
+    invalid = errors.Unauthenticated("invalid access token", code="invalid_token")
+    if not token or len(token) > 4096:
+        raise invalid
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise invalid from None
+    kid = header.get("kid")
+    if (header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE
+            or not isinstance(kid, str) or not _KID.match(kid)):
+        raise invalid
+    key = _verification_keys(deps.secrets).get(kid)
+    if key is None:
+        raise invalid
+    s = deps.settings
+    try:
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=s.jwt_audience,
+                            issuer=s.jwt_issuer, leeway=5,
+                            options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise errors.Unauthenticated("access token expired", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise invalid from None
+    if claims["iat"] > time.time() + 5:
+        raise invalid
+    try:
+        return AccessClaims(user_id=str(claims["sub"]), tenant_id=str(claims["tid"]),
+                            role=str(claims["role"]), email=str(claims.get("email", "")),
+                            jti=str(claims["jti"]), expires_at=int(claims["exp"]))
+    except KeyError:
+        raise invalid from None

@@ -1,0 +1,50 @@
+"""The one dependency every function authorizes through: bearer token -> Principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared import errors
+
+ROLES = ("viewer", "analyst", "admin")
+_RANK = {r: i for i, r in enumerate(ROLES)}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    tenant_id: str
+    role: str
+    email: str
+
+    def at_least(self, role: str) -> bool:
+        return _RANK.get(self.role, -1) >= _RANK[role]
+
+
+def bearer_token(request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthenticated("a bearer access token is required", code="missing_token")
+    return token.strip()
+
+
+def authenticate(request, deps=None, *, role: str = "viewer") -> Principal:
+    """Verify the request's bearer token and that its user is still active; then
+    require at least `role`. Raises Unauthenticated (401) or Forbidden (403)."""
+    from shared.auth.tokens import verify_access_token
+    from shared.bootstrap import get_deps
+
+    deps = deps or get_deps()
+    claims = verify_access_token(deps, bearer_token(request))
+    user = deps.docs.get(f"tenants/{claims.tenant_id}/users", claims.user_id)
+    if user is None or user.data.get("disabled"):
+        raise errors.Unauthenticated("this account is disabled", code="account_disabled")
+    # The stored role wins over the token's, so a demotion takes effect at once.
+    principal = Principal(claims.user_id, claims.tenant_id, user.data.get("role", "viewer"),
+                          claims.email)
+    if not principal.at_least(role):
+        raise errors.Forbidden(f"this action needs the {role} role",
+                               code="insufficient_role",
+                               details={"required": role, "role": principal.role})
+    return principal

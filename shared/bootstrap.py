@@ -1,0 +1,148 @@
+"""The composition root: the one place that reads settings and picks adapters.
+
+Nothing is built at import. `get_deps()` builds a `Deps` once per instance, and each
+adapter inside it is built on first use, so a function that never touches the
+warehouse never imports DuckDB or BigQuery.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.ports import BlobStore, DocumentStore, SecretStore, TaskQueue, Warehouse
+
+
+class Deps:
+    """The ports a service may use, built lazily. Pass overrides to swap in fakes."""
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = settings
+        for name, value in overrides.items():
+            if name not in {"blobs", "warehouse", "docs", "tasks", "secrets"}:
+                raise TypeError(f"unknown dependency {name!r}")
+            self.__dict__[name] = value  # pre-fills the cached_property
+        self._lock = threading.RLock()
+
+    @property
+    def local(self) -> bool:
+        return self.settings.backend == "local"
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        with self._lock:
+            if self.local:
+                from shared.adapters.local.blobs import FileBlobStore
+
+                return FileBlobStore(self.settings.data_dir / "blobs",
+                                     base_url=self.settings.base_url,
+                                     signing_key=self.secrets.get("blob-signing-key"),
+                                     on_finalized=self._deliver_finalized)
+            from shared.adapters.gcp.gcs import GcsBlobStore
+
+            return GcsBlobStore(project=self.settings.gcp_project or None,
+                                signing_service_account=self.settings.signing_service_account
+                                or None)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        with self._lock:
+            if self.local:
+                from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
+
+                return DuckDbWarehouse(self.settings.data_dir / "warehouse.duckdb")
+            from shared.adapters.gcp.bigquery import BigQueryWarehouse
+
+            return BigQueryWarehouse(project=self.settings.gcp_project or None,
+                                     dataset=self.settings.warehouse_dataset,
+                                     location=self.settings.bq_location)
+
+    @cached_property
+    def docs(self) -> DocumentStore:
+        with self._lock:
+            if self.local:
+                from shared.adapters.local.sqlite_docs import SqliteDocumentStore
+
+                return SqliteDocumentStore(self.settings.data_dir / "documents.sqlite")
+            from shared.adapters.gcp.firestore import FirestoreDocumentStore
+
+            return FirestoreDocumentStore(project=self.settings.gcp_project or None,
+                                          database=self.settings.firestore_database)
+
+    @cached_property
+    def tasks(self) -> TaskQueue:
+        with self._lock:
+            if self.local:
+                from shared.adapters.local.task_queue import SqliteTaskQueue
+
+                return SqliteTaskQueue(self.settings.data_dir / "tasks.sqlite",
+                                       base_url=self.settings.base_url,
+                                       secret=self.secrets.get("task-secret").decode(),
+                                       max_attempts=self.settings.task_max_attempts,
+                                       backoff_base_s=self.settings.task_backoff_base_s,
+                                       backoff_max_s=self.settings.task_backoff_max_s)
+            from shared.adapters.gcp.cloud_tasks import CloudTasksQueue
+
+            s = self.settings
+            return CloudTasksQueue(
+                project=s.gcp_project, location=s.tasks_location or s.gcp_region,
+                queues={"metrics": s.tasks_queue_metrics, "forecast": s.tasks_queue_forecast},
+                target_urls={"metrics": s.metrics_task_url, "forecast": s.forecast_task_url},
+                service_account=s.tasks_service_account)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        with self._lock:
+            if self.local:
+                from shared.adapters.local.secrets import FileSecretStore
+
+                return FileSecretStore(self.settings.data_dir / "secrets")
+            from shared.adapters.gcp.secret_manager import SecretManagerStore
+
+            return SecretManagerStore(project=self.settings.gcp_project,
+                                      prefix=self.settings.secret_prefix)
+
+    def _deliver_finalized(self, event: dict[str, Any]) -> None:
+        """Local stand-in for Eventarc: the finalize CloudEvent goes through the durable
+        task queue, named per object generation, so it is delivered once per generation
+        and retried like the cloud would."""
+        import hashlib
+
+        data = event["data"]
+        key = f'{data["bucket"]}/{data["name"]}#{data["generation"]}'
+        name = "finalize-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        self.tasks.enqueue("ingest", event, name=name)
+
+
+_deps: Deps | None = None
+_deps_lock = threading.Lock()
+
+
+def get_deps() -> Deps:
+    global _deps
+    if _deps is None:
+        with _deps_lock:
+            if _deps is None:
+                _deps = Deps(get_settings())
+    return _deps
+
+
+def set_deps(deps: Deps | None) -> None:
+    """Install a Deps for this process (tests, the local server); None resets."""
+    global _deps
+    _deps = deps
+
+
+@contextmanager
+def override(deps: Deps):
+    previous = _deps
+    set_deps(deps)
+    try:
+        yield deps
+    finally:
+        set_deps(previous)

@@ -1,0 +1,193 @@
+"""The one HTTP wrapper: routing (werkzeug), request ids, JSON bodies, and the single
+mapping from `shared.errors` to status codes and `{"error": {...}}` bodies."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed as _WzMethodNotAllowed
+from werkzeug.exceptions import NotFound as _WzNotFound
+from werkzeug.routing import Map, Rule
+
+from shared import errors
+from shared.log import configure, function_var, request_id_var
+
+log = logging.getLogger("tidemark.http")
+
+Handler = Callable[..., Any]
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+    from flask import Response
+
+    resp = Response(json.dumps(body, default=_json_default, separators=(",", ":")),
+                    status=status, mimetype="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _json_default(value: Any) -> Any:
+    from datetime import date, datetime
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def error_response(exc: errors.AppError):
+    return json_response(exc.to_dict(), exc.status, exc.headers)
+
+
+def read_json(request, *, required: bool = True, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request's JSON object body, or a 400/413/415 that names the problem."""
+    from shared.settings import get_settings
+
+    limit = max_bytes or get_settings().max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.TooLarge(f"request body exceeds {limit} bytes",
+                              details={"limit_bytes": limit})
+    raw = request.get_data(cache=True)
+    if len(raw) > limit:
+        raise errors.TooLarge(f"request body exceeds {limit} bytes",
+                              details={"limit_bytes": limit})
+    if not raw:
+        if required:
+            raise errors.InvalidInput("a JSON object body is required", code="body_required")
+        return {}
+    ctype = (request.mimetype or "").lower()
+    if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        raise errors.UnsupportedMediaType(f"expected application/json, got {ctype}")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        pos = getattr(exc, "pos", None)
+        raise errors.InvalidInput("request body is not valid JSON", code="malformed_json",
+                                  details={"reason": str(exc), "position": pos}) from None
+    if not isinstance(body, dict):
+        raise errors.InvalidInput("request body must be a JSON object", code="malformed_json")
+    return body
+
+
+class Router:
+    """Routes of one function. Handlers take (request, **path_args) and return a
+    JSON-able value, (value, status), (value, status, headers) or a Response."""
+
+    def __init__(self, function: str, health_path: str | None = None) -> None:
+        self.function = function
+        self._rules: list[Rule] = []
+        self._handlers: dict[str, Handler] = {}
+        self._map: Map | None = None
+        if health_path:
+            self.route(health_path, methods=["GET"])(self._health)
+
+    def _health(self, request) -> dict[str, Any]:
+        return {"status": "ok", "function": self.function}
+
+    def route(self, path: str, methods: Iterable[str] = ("GET",)) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            endpoint = f"{fn.__module__}.{fn.__qualname__}:{path}"
+            self._rules.append(Rule(path, endpoint=endpoint, methods=list(methods),
+                                    strict_slashes=False))
+            self._handlers[endpoint] = fn
+            self._map = None
+            return fn
+        return register
+
+    @property
+    def rules(self) -> list[tuple[str, list[str]]]:
+        return [(r.rule, sorted(m for m in (r.methods or ()) if m not in {"HEAD", "OPTIONS"}))
+                for r in self._rules]
+
+    def dispatch(self, request):
+        def run():
+            if self._map is None:
+                self._map = Map(self._rules)
+            adapter = self._map.bind("localhost", path_info=request.path)
+            try:
+                endpoint, args = adapter.match(method=request.method)
+            except _WzNotFound:
+                raise errors.NotFound(f"no route for {request.path}", code="no_route") from None
+            except _WzMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.valid_methods or []))
+                raise errors.MethodNotAllowed(f"{request.method} is not allowed here",
+                                              details={"allowed": allowed},
+                                              headers={"Allow": allowed}) from None
+            return self._handlers[endpoint](request, **args)
+        return handle(self.function, request, run)
+
+
+def handle(function: str, request, run: Callable[[], Any]):
+    """Run one request: set the request id, map errors, log the outcome."""
+    from flask import Response
+
+    configure()
+    rid = _request_id(request)
+    tok_r, tok_f = request_id_var.set(rid), function_var.set(function)
+    started = time.perf_counter()
+    status = 500
+    try:
+        header_bytes = sum(len(k) + len(v) for k, v in request.headers.items())
+        if header_bytes > MAX_HEADER_BYTES:
+            raise errors.HeadersTooLarge("request headers are too large",
+                                         details={"limit_bytes": MAX_HEADER_BYTES})
+        result = run()
+        resp = _to_response(result)
+    except errors.AppError as exc:
+        if exc.status >= 500:
+            log.warning("dependency unavailable: %s", exc.message)
+        resp = error_response(exc)
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        resp = error_response(errors.AppError("internal error", code="internal"))
+    finally:
+        request_id_var.reset(tok_r)
+        function_var.reset(tok_f)
+    assert isinstance(resp, Response)
+    status = resp.status_code
+    resp.headers["X-Request-Id"] = rid
+    resp.headers.setdefault("Cache-Control", "no-store")
+    logging.getLogger("tidemark.access").info(
+        "%s %s %s", request.method, request.path, status,
+        extra={"request_id": rid, "function": function, "status": status,
+               "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+    return resp
+
+
+def _request_id(request) -> str:
+    rid = request.headers.get("X-Request-Id", "")
+    if rid and len(rid) <= 128 and rid.replace("-", "").isalnum():
+        return rid
+    trace = request.headers.get("X-Cloud-Trace-Context", "")
+    if trace:
+        head = trace.split("/", 1)[0]
+        if head.isalnum() and len(head) <= 64:
+            return head
+    return uuid.uuid4().hex
+
+
+def _to_response(result: Any):
+    from flask import Response
+
+    if isinstance(result, Response):
+        return result
+    status, headers = 200, None
+    if isinstance(result, tuple):
+        if len(result) == 3:
+            result, status, headers = result
+        else:
+            result, status = result
+    if isinstance(result, Response):
+        result.status_code = status
+        return result
+    if status == 204:
+        return Response(status=204)
+    return json_response(result, status, headers)

@@ -1,0 +1,192 @@
+"""`tidemark serve`: every function of the product in one local process.
+
+The HTTP entry points are the very functions-framework apps that deploy to Cloud
+Functions, mounted by path prefix (the path is passed through untouched, as Firebase
+Hosting's rewrites do). Beside them: the signed-upload endpoint of the local blob
+store, the task worker that plays Cloud Tasks and Eventarc, the OpenAPI document and
+the static frontend.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from shared import errors
+from shared.catalog import ENTRY_POINTS, EntryPoint
+
+log = logging.getLogger("tidemark.local")
+ROOT = Path(__file__).resolve().parents[1]
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class PrefixDispatcher:
+    """WSGI: pick an app by the longest matching path prefix; PATH_INFO is untouched."""
+
+    def __init__(self, default, mounts: dict[str, Any]) -> None:
+        self.default = default
+        self.mounts = sorted(mounts.items(), key=lambda kv: -len(kv[0]))
+
+    def __call__(self, environ, start_response) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                return app(environ, start_response)
+        return self.default(environ, start_response)
+
+
+def function_source(ep: EntryPoint) -> Path:
+    return ROOT / "functions" / ep.function / "main.py"
+
+
+def build_function_apps() -> dict[str, Any]:
+    from functions_framework import create_app
+
+    apps: dict[str, Any] = {}
+    for ep in ENTRY_POINTS:
+        sig = "cloudevent" if ep.kind == "event" else "http"
+        app = create_app(ep.target, str(function_source(ep)), sig)
+        mount = "/events/ingest" if ep.kind == "event" else ep.mount
+        apps[mount] = app
+    return apps
+
+
+def frontend_dir() -> Path:
+    dist = ROOT / "frontend" / "dist"
+    return dist if (dist / "index.html").exists() else ROOT / "frontend" / "public"
+
+
+def create_app(deps) -> Callable:
+    """The whole local stack as one WSGI app (the caller installs `deps` globally)."""
+    from flask import Flask, Response, request
+
+    from shared.http import handle, json_response
+    from shared.openapi import build_spec
+
+    function_apps = build_function_apps()
+    root = Flask("tidemark-local", static_folder=None)
+
+    @root.get("/api/openapi.json")
+    def openapi():
+        return json_response(build_spec())
+
+    @root.get("/api/health")
+    def health():
+        def run():
+            status: dict[str, Any] = {}
+            for ep in ENTRY_POINTS:
+                if ep.kind != "http":
+                    continue
+                resp = function_apps[ep.mount].test_client().get(ep.mount + "/health")
+                status[ep.function] = resp.get_json().get("status", "error")
+            ok = all(v == "ok" for v in status.values())
+            return {"status": "ok" if ok else "degraded", "functions": status}
+        return handle("local", request, run)
+
+    @root.put("/storage/upload/<bucket>/<path:name>")
+    def signed_put(bucket: str, name: str):
+        def run():
+            info = deps.blobs.receive_signed_put(
+                bucket, name, request.args, request.headers, request.stream,
+                request.content_length)
+            return {"bucket": info.bucket, "name": info.name, "size": info.size,
+                    "generation": info.generation}
+        return handle("storage", request, run)
+
+    @root.route("/storage/upload/<bucket>/<path:name>", methods=["OPTIONS"])
+    def signed_put_preflight(bucket: str, name: str):
+        return Response(status=204, headers={"Allow": "PUT, OPTIONS"})
+
+    @root.route("/api/", defaults={"rest": ""})
+    @root.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def api_unknown(rest: str):
+        def run():
+            raise errors.NotFound(f"no route for {request.path}", code="no_route")
+        return handle("local", request, run)
+
+    @root.get("/", defaults={"path": "index.html"})
+    @root.get("/<path:path>")
+    def static_files(path: str):
+        base = frontend_dir().resolve()
+        target = (base / path).resolve()
+        if not target.is_relative_to(base) or not target.is_file():
+            # Client-side routes fall back to the app shell; missing assets are 404.
+            if "." in path.rsplit("/", 1)[-1]:
+                return Response("not found", status=404, mimetype="text/plain")
+            target = base / "index.html"
+            if not target.is_file():
+                return Response("frontend not built", status=404, mimetype="text/plain")
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        resp = Response(target.read_bytes(), mimetype=ctype)
+        hashed = "/assets/" in f"/{path}"
+        resp.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if hashed
+                                         else "no-cache")
+        return resp
+
+    @root.after_request
+    def security_headers(resp):
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers.setdefault(k, v)
+        return resp
+
+    return PrefixDispatcher(root.wsgi_app, {k: v.wsgi_app for k, v in function_apps.items()})
+
+
+class LocalStack:
+    """The app, the task worker, and their lifecycle (used by `tidemark serve` and
+    by end-to-end tests, which run it on a free port in a thread)."""
+
+    def __init__(self, settings) -> None:
+        from shared.bootstrap import Deps, set_deps
+
+        self.settings = settings
+        self.deps = Deps(settings)
+        set_deps(self.deps)
+        self.app = create_app(self.deps)
+        self.worker = None
+        self.server = None
+        self._closing = False
+
+    def start_worker(self, concurrency: int = 4) -> None:
+        from shared.adapters.local.task_queue import TaskWorker
+
+        self.worker = TaskWorker(self.deps.tasks, concurrency=concurrency)
+        self.worker.start()
+
+    def serve(self, threads: int = 32) -> None:
+        """Blocking. Stops on KeyboardInterrupt / close()."""
+        from waitress.server import create_server
+
+        s = self.settings
+        self.server = create_server(self.app, host=s.host, port=s.port, threads=threads,
+                                    max_request_body_size=s.max_upload_bytes + 1024 * 1024,
+                                    clear_untrusted_proxy_headers=True, ident="tidemark")
+        log.info("tidemark serving", extra={"url": s.base_url, "data_dir": str(s.data_dir)})
+        try:
+            self.server.run()
+        except OSError:
+            if not self._closing:  # close() from another thread ends the loop this way
+                raise
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._closing = True
+        if self.worker:
+            self.worker.stop()
+            self.worker = None
+        if self.server:
+            self.server.close()
+            self.server = None

@@ -1,0 +1,59 @@
+"""The canonical warehouse schema: the one source of truth for the code, the local
+DuckDB table, the BigQuery table and terraform (which reads schema/business_data.json,
+generated from this module and checked by a test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    bq_type: str  # BigQuery type name
+    mode: str = "NULLABLE"
+    description: str = ""
+
+
+BUSINESS_DATA: tuple[Column, ...] = (
+    Column("tenant_id", "STRING", "REQUIRED", "Owning tenant"),
+    Column("dataset_id", "STRING", "REQUIRED", "Dataset within the tenant"),
+    Column("upload_id", "STRING", "REQUIRED", "Upload the row came from"),
+    Column("row_number", "INT64", "REQUIRED", "1-based data row number in the file"),
+    Column("occurred_at", "TIMESTAMP", "REQUIRED", "When the sale happened (UTC)"),
+    Column("occurred_date", "DATE", "REQUIRED", "Partitioning date of occurred_at"),
+    Column("amount", "NUMERIC", "NULLABLE", "Revenue of the line, in the file's currency"),
+    Column("quantity", "FLOAT64", "NULLABLE", "Units"),
+    Column("product", "STRING"),
+    Column("category", "STRING"),
+    Column("region", "STRING"),
+    Column("customer", "STRING"),
+    Column("channel", "STRING"),
+    Column("order_id", "STRING"),
+    Column("extra", "JSON", "NULLABLE", "The unmapped columns of the row"),
+    Column("loaded_at", "TIMESTAMP", "REQUIRED", "When the load committed"),
+)
+
+DIMENSIONS: tuple[str, ...] = ("product", "category", "region", "customer", "channel")
+MEASURES: tuple[str, ...] = ("amount", "quantity")
+ROLES: tuple[str, ...] = ("occurred_at", "amount", "quantity", "product", "category",
+                          "region", "customer", "channel", "order_id")
+PARTITION_FIELD = "occurred_date"
+CLUSTER_FIELDS: tuple[str, ...] = ("tenant_id", "dataset_id")
+
+_DUCKDB_TYPES = {
+    "STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "NUMERIC": "DECIMAL(38,9)",
+    "TIMESTAMP": "TIMESTAMPTZ", "DATE": "DATE", "JSON": "JSON", "BOOL": "BOOLEAN",
+}
+
+
+def duckdb_ddl(table: str) -> str:
+    cols = ",\n  ".join(
+        f'"{c.name}" {_DUCKDB_TYPES[c.bq_type]}' + (" NOT NULL" if c.mode == "REQUIRED" else "")
+        for c in BUSINESS_DATA)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
+
+
+def bigquery_schema_json() -> list[dict[str, str]]:
+    return [{"name": c.name, "type": c.bq_type, "mode": c.mode, "description": c.description}
+            for c in BUSINESS_DATA]

@@ -1,0 +1,79 @@
+"""The one place that reads configuration (environment variables prefixed TIDEMARK_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Tidemark has. Precedence: explicit kwargs > environment > defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDEMARK_", extra="ignore", frozen=True)
+
+    backend: Literal["local", "gcp"] = "local"
+    environment: str = "dev"
+    log_level: str = "INFO"
+
+    # --- local stack -------------------------------------------------------------
+    data_dir: Path = Path(".tidemark")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Base URL the local stack is reachable at; signed URLs and task targets use it.
+    public_url: str = ""
+
+    # --- naming shared by both backends ----------------------------------------------
+    uploads_bucket: str = "tidemark-uploads"
+    warehouse_dataset: str = "tidemark"
+    warehouse_table: str = "business_data"
+
+    # --- gcp -------------------------------------------------------------------------
+    gcp_project: str = ""
+    gcp_region: str = "europe-west1"
+    bq_location: str = "EU"
+    firestore_database: str = "(default)"
+    tasks_location: str = ""
+    tasks_queue_metrics: str = "metrics"
+    tasks_queue_forecast: str = "forecast"
+    tasks_service_account: str = ""
+    # Base URL of each task target (a Cloud Functions URL on GCP), keyed by target.
+    metrics_task_url: str = ""
+    forecast_task_url: str = ""
+    ingest_event_url: str = ""
+    signing_service_account: str = ""
+    secret_prefix: str = "tidemark"  # noqa: S105 - a name prefix, not a secret
+
+    # --- auth ------------------------------------------------------------------------
+    jwt_issuer: str = "tidemark"
+    jwt_audience: str = "tidemark-api"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    # True only in the auth function's runtime: it alone may read the private keys.
+    can_sign_tokens: bool = True
+
+    # --- uploads / ingest --------------------------------------------------------------
+    max_upload_bytes: int = 2 * 1024**3
+    signed_url_ttl_s: int = 900
+    max_reject_share: float = Field(default=0.20, ge=0.0, le=1.0)
+
+    # --- task queue (local) -----------------------------------------------------------
+    task_max_attempts: int = 5
+    task_backoff_base_s: float = 1.0
+    task_backoff_max_s: float = 300.0
+    task_dispatch_timeout_s: float = 600.0
+
+    # --- http -------------------------------------------------------------------------
+    max_request_bytes: int = 1024 * 1024
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
