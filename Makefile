@@ -1,0 +1,14 @@
+# The two commands of the README. Each does all of its own set-up.
+.PHONY: run test lint bench
+
+run:  ## run the whole product locally on http://127.0.0.1:8080
+	@bash scripts/setup.sh run
+	@.venv/bin/tidemark serve
+
+test:  ## run the full test suite (installs what it needs first)
+	@bash scripts/setup.sh --test
+	@.venv/bin/ruff check .
+	@.venv/bin/python -m pytest
+
+lint:
+	@.venv/bin/ruff check .

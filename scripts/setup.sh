@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up used by `make run` and `make test`: a virtualenv with the project
+# and its extras, the built frontend, and (with --test) the emulators and browser
+# driver the test suite needs. Re-running only redoes what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE="${1:-run}"
+PY="${PYTHON:-python3}"
+VENV=.venv
+
+need_stamp() {  # need_stamp NAME FILE... : true when the inputs changed since last time
+  local name=$1; shift
+  local sum; sum=$(cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  local stamp="$VENV/.stamp-$name"
+  if [[ -f $stamp && $(cat "$stamp") == "$sum" ]]; then return 1; fi
+  echo "$sum" > "$stamp.new"
+  return 0
+}
+commit_stamp() { mv "$VENV/.stamp-$1.new" "$VENV/.stamp-$1"; }
+
+if [[ ! -x $VENV/bin/python ]]; then
+  echo "setup: creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+if need_stamp python pyproject.toml; then
+  echo "setup: installing Python dependencies"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+  commit_stamp python
+fi
+
+if [[ -f frontend/package.json ]] && command -v npm >/dev/null; then
+  if need_stamp frontend frontend/package.json frontend/package-lock.json; then
+    echo "setup: installing frontend dependencies"
+    (cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund))
+    commit_stamp frontend
+  fi
+  echo "setup: building the frontend"
+  (cd frontend && npm run --silent build)
+fi
+
+if [[ $MODE == "--test" ]]; then
+  if [[ -x scripts/emulators/install.sh ]] || [[ -f scripts/emulators/install.sh ]]; then
+    bash scripts/emulators/install.sh
+  fi
+fi
