@@ -1,0 +1,1 @@
+"""Contract suites: one module per port, run against the local and gcp adapters."""
