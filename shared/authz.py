@@ -48,3 +48,21 @@ def authenticate(request, deps=None, *, role: str = "viewer") -> Principal:
                                code="insufficient_role",
                                details={"required": role, "role": principal.role})
     return principal
+
+
+def client_ip(request) -> str:
+    """The caller's address: the first X-Forwarded-For hop only behind a trusted proxy
+    (TIDEMARK_TRUST_PROXY set), else the socket peer. Always a valid IP or "unknown"."""
+    import ipaddress
+    import os
+
+    candidate = request.remote_addr or ""
+    if os.environ.get("TIDEMARK_TRUST_PROXY", "").lower() in ("1", "true", "yes"):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",", 1)[0].strip()
+        if first:
+            candidate = first
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return "unknown"

@@ -54,8 +54,16 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from shared.bootstrap import Deps
 
     deps = Deps(_settings(args))
-    kid = rotate_in_store(deps.secrets)
-    print(json.dumps({"rotated": True, "signing_kid": kid}))
+    print(json.dumps(rotate_in_store(deps.secrets), default=str))
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from shared.auth.keys import ensure_in_store
+    from shared.bootstrap import Deps
+
+    deps = Deps(_settings(args))
+    print(json.dumps({"signing_kid": ensure_in_store(deps.secrets)}))
     return 0
 
 
@@ -104,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     kr = ksub.add_parser("rotate", help="add a new signing key; the previous stays valid")
     local_opts(kr)
     kr.set_defaults(func=cmd_keys_rotate)
+    ki = ksub.add_parser("init", help="create the first key set if there is none")
+    local_opts(ki)
+    ki.set_defaults(func=cmd_keys_init)
 
     t = sub.add_parser("tasks", help="local task queue: counts and dead letters")
     local_opts(t)

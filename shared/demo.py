@@ -15,8 +15,6 @@ def seed_demo_in_background(stack) -> threading.Thread:
             from shared.demo_seed import seed_demo
 
             seed_demo(stack)
-        except ImportError:
-            log.info("demo data not available in this build")
         except Exception:
             log.exception("demo seeding failed")
     t = threading.Thread(target=run, name="demo-seed", daemon=True)

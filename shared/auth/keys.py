@@ -50,3 +50,32 @@ def public_jwk(entry: dict[str, Any]) -> dict[str, Any]:
 
 def public_jwks(keyset: bytes) -> bytes:
     return json.dumps({"keys": [public_jwk(k) for k in json.loads(keyset)["keys"]]}).encode()
+
+
+def rotate_in_store(secrets, keep: int = 2) -> dict[str, Any]:
+    """`tidemark keys rotate`: add a new signing key as a new secret version and
+    publish the matching public JWKS. The previous key stays in both sets, so tokens
+    it signed keep verifying until they expire (15 min); run the next rotation no
+    sooner than that. Returns the new kid and the kids now valid."""
+    current = secrets.get("jwt-signing-keys")
+    rotated = rotate(current, keep=keep)
+    version = secrets.add_version("jwt-signing-keys", rotated)
+    # Verifiers read the public set from its own secret (on GCP only the auth function
+    # may read the private one); the local store derives it, so this is harmless there.
+    secrets.add_version("jwt-public-keys", public_jwks(rotated))
+    kids = [k["kid"] for k in json.loads(rotated)["keys"]]
+    return {"kid": kids[0], "valid_kids": kids, "version": version}
+
+
+def ensure_in_store(secrets) -> str:
+    """First deployment: create the signing key set (and its public JWKS) when the
+    store has none. Returns the kid tokens are signed with."""
+    from shared import errors
+
+    try:
+        current = secrets.get("jwt-signing-keys")
+    except errors.NotFound:
+        current = new_keyset()
+        secrets.add_version("jwt-signing-keys", current)
+        secrets.add_version("jwt-public-keys", public_jwks(current))
+    return json.loads(current)["keys"][0]["kid"]

@@ -17,6 +17,7 @@ from shared.auth.keys import ALGORITHM
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT typ header value
 _KID = re.compile(r"^[0-9a-f]{16}$")
 _CACHE_TTL_S = 60.0
+_REFETCH_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,16 @@ class _KeyCache:
         with self._lock:
             self._entries[key] = (now, value)
         return value
+
+    def refresh_allowed(self, secrets, name: str) -> bool:
+        """Drop a cached entry older than _REFETCH_S so the next get re-reads it."""
+        key = (id(secrets), name)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or time.monotonic() - hit[0] < _REFETCH_S:
+                return False
+            del self._entries[key]
+            return True
 
     def clear(self) -> None:
         with self._lock:
@@ -108,6 +119,11 @@ def verify_access_token(deps, token: str) -> AccessClaims:
             or not isinstance(kid, str) or not _KID.match(kid)):
         raise invalid
     key = _verification_keys(deps.secrets).get(kid)
+    if key is None and _cache.refresh_allowed(deps.secrets, "jwt-public-keys"):
+        # A kid we do not know yet may come from a rotation newer than our cached
+        # set: re-read it, at most once per _REFETCH_S, so random kids cannot flood
+        # the secret store.
+        key = _verification_keys(deps.secrets).get(kid)
     if key is None:
         raise invalid
     s = deps.settings

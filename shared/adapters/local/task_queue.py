@@ -99,6 +99,16 @@ class SqliteTaskQueue(TaskQueue):
         return TaskRef(name=name, created=cur.rowcount == 1)
 
     # -------------------------------------------------------------- worker
+    def recover(self) -> int:
+        """At start-up of the (single) worker process, deliveries still marked running
+        were cut off by a crash: make them due again at once."""
+        cur = self._conn().execute(
+            "UPDATE tasks SET status='pending', due_at=?, lease_until=NULL "
+            "WHERE status='running'", (time.time(),))
+        if cur.rowcount:
+            log.warning("recovered interrupted task deliveries", extra={"count": cur.rowcount})
+        return cur.rowcount
+
     def claim_due(self, limit: int = 10) -> list[Delivery]:
         """Lease due tasks (and those whose lease lapsed: a crashed delivery)."""
         now = time.time()
@@ -207,6 +217,7 @@ class TaskWorker:
         self._thread = threading.Thread(target=self._loop, name="task-worker", daemon=True)
 
     def start(self) -> None:
+        self.queue.recover()
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
