@@ -51,17 +51,20 @@ def authenticate(request, deps=None, *, role: str = "viewer") -> Principal:
 
 
 def client_ip(request) -> str:
-    """The caller's address: the first X-Forwarded-For hop only behind a trusted proxy
-    (TIDEMARK_TRUST_PROXY set), else the socket peer. Always a valid IP or "unknown"."""
+    """The caller's address: with TIDEMARK_TRUSTED_PROXY_HOPS=N, the Nth X-Forwarded-For
+    entry from the right (the one our own proxies appended; entries further left are
+    whatever the client sent); else the socket peer. Always a valid IP or "unknown"."""
     import ipaddress
-    import os
+
+    from shared.settings import get_settings
 
     candidate = request.remote_addr or ""
-    if os.environ.get("TIDEMARK_TRUST_PROXY", "").lower() in ("1", "true", "yes"):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",", 1)[0].strip()
-        if first:
-            candidate = first
+    hops = get_settings().trusted_proxy_hops
+    if hops:
+        forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")
+                     if h.strip()]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:

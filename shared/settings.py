@@ -54,11 +54,23 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = 30 * 24 * 3600
     # True only in the auth function's runtime: it alone may read the private keys.
     can_sign_tokens: bool = True
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=8192)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    # "<attempts>/<window seconds>" per limited action.
+    rate_login_ip: str = "30/300"
+    rate_login_account: str = "10/900"
+    rate_register_ip: str = "10/3600"
+    # How many X-Forwarded-For hops, counted from the right, were appended by proxies we
+    # trust (0: use the socket peer). Hops further left are client-supplied and ignored.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
 
     # --- uploads / ingest --------------------------------------------------------------
     max_upload_bytes: int = 2 * 1024**3
     signed_url_ttl_s: int = 900
     max_reject_share: float = Field(default=0.20, ge=0.0, le=1.0)
+    # How long an ingest may hold an upload before a redelivered event may take over.
+    ingest_lease_s: int = Field(default=900, ge=10)
 
     # --- task queue (local) -----------------------------------------------------------
     task_max_attempts: int = 5

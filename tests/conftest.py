@@ -76,3 +76,24 @@ def make_user(deps):
         principal = {"user_id": user_id, "tenant_id": tenant_id, "role": role, "email": email}
         return principal, {"Authorization": f"Bearer {token}"}
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Settings are cached per process; each test starts and ends with a fresh read."""
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def setenv(monkeypatch):
+    """setenv(NAME, value): set a TIDEMARK_* variable and re-read the settings."""
+    from shared.settings import get_settings
+
+    def set_(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+    return set_

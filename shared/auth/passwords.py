@@ -32,9 +32,11 @@ _dummy_hash: str | None = None
 
 
 def _params() -> dict[str, int]:
-    return {"time_cost": int(os.environ.get("TIDEMARK_ARGON2_TIME_COST", "2")),
-            "memory_cost": int(os.environ.get("TIDEMARK_ARGON2_MEMORY_KIB", "19456")),
-            "parallelism": int(os.environ.get("TIDEMARK_ARGON2_PARALLELISM", "1"))}
+    from shared.settings import get_settings
+
+    s = get_settings()
+    return {"time_cost": s.argon2_time_cost, "memory_cost": s.argon2_memory_kib,
+            "parallelism": s.argon2_parallelism}
 
 
 def hasher():

@@ -29,7 +29,9 @@ class Limit:
     @classmethod
     def from_env(cls, name: str, limit: int, window_s: int) -> Limit:
         """Defaults overridable with TIDEMARK_RATE_<NAME>="<limit>/<window_s>"."""
-        raw = os.environ.get("TIDEMARK_RATE_" + name.upper().replace("-", "_"), "")
+        from shared.settings import get_settings
+
+        raw = getattr(get_settings(), "rate_" + name.replace("-", "_"), "")
         if raw:
             count, _, window = raw.partition("/")
             limit, window_s = int(count), int(window or window_s)

@@ -137,8 +137,8 @@ def test_invite_tokens_cannot_be_guessed_or_pointed_elsewhere(client):
                                                 "password": PASSWORD}).status_code == 200
 
 
-def test_login_is_rate_limited_per_address(client, monkeypatch):
-    monkeypatch.setenv("TIDEMARK_RATE_LOGIN_IP", "3/600")
+def test_login_is_rate_limited_per_address(client, monkeypatch, setenv):
+    setenv("TIDEMARK_RATE_LOGIN_IP", "3/600")
     register(client, "a@example.com")
     env = {"REMOTE_ADDR": "203.0.113.5"}
     for _ in range(3):
@@ -154,8 +154,8 @@ def test_login_is_rate_limited_per_address(client, monkeypatch):
                        environ_base={"REMOTE_ADDR": "203.0.113.6"}).status_code == 200
 
 
-def test_login_failures_are_rate_limited_per_account_across_addresses(client, monkeypatch):
-    monkeypatch.setenv("TIDEMARK_RATE_LOGIN_ACCOUNT", "2/900")
+def test_login_failures_are_rate_limited_per_account_across_addresses(client, monkeypatch, setenv):
+    setenv("TIDEMARK_RATE_LOGIN_ACCOUNT", "2/900")
     register(client, "a@example.com")
     for i in range(2):
         r = client.post("/api/auth/login", json={"email": "a@example.com", "password": "bad"},
@@ -171,8 +171,8 @@ def test_login_failures_are_rate_limited_per_account_across_addresses(client, mo
     assert r.status_code == 429
 
 
-def test_registration_is_rate_limited_per_address(client, monkeypatch):
-    monkeypatch.setenv("TIDEMARK_RATE_REGISTER_IP", "2/3600")
+def test_registration_is_rate_limited_per_address(client, monkeypatch, setenv):
+    setenv("TIDEMARK_RATE_REGISTER_IP", "2/3600")
     for i in range(2):
         register(client, f"u{i}@example.com", ip="203.0.113.50")
     r = client.post("/api/auth/register", json={"email": "u9@example.com", "password": PASSWORD,
@@ -181,8 +181,8 @@ def test_registration_is_rate_limited_per_address(client, monkeypatch):
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
 
 
-def test_forwarded_for_is_trusted_only_behind_a_proxy(client, monkeypatch):
-    monkeypatch.setenv("TIDEMARK_RATE_LOGIN_IP", "1/600")
+def test_forwarded_for_is_trusted_only_behind_a_proxy(client, monkeypatch, setenv):
+    setenv("TIDEMARK_RATE_LOGIN_IP", "1/600")
     spoof = {"X-Forwarded-For": "192.0.2.1"}
     env = {"REMOTE_ADDR": "203.0.113.77"}
     body = {"email": "x@example.com", "password": "bad"}
@@ -192,7 +192,7 @@ def test_forwarded_for_is_trusted_only_behind_a_proxy(client, monkeypatch):
     r = client.post("/api/auth/login", json=body, headers={"X-Forwarded-For": "192.0.2.2"},
                     environ_base=env)
     assert r.status_code == 429
-    monkeypatch.setenv("TIDEMARK_TRUST_PROXY", "1")
+    setenv("TIDEMARK_TRUSTED_PROXY_HOPS", "1")
     r = client.post("/api/auth/login", json=body,
-                    headers={"X-Forwarded-For": "192.0.2.3, 203.0.113.77"}, environ_base=env)
+                    headers={"X-Forwarded-For": "203.0.113.77, 192.0.2.3"}, environ_base=env)
     assert r.status_code == 401

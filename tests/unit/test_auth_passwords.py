@@ -6,6 +6,7 @@ import pytest
 
 from shared import errors
 from shared.auth import passwords
+from shared.settings import get_settings
 
 
 def test_hashes_are_argon2id_salted_and_verify():
@@ -41,12 +42,13 @@ class _Spy:
         return wrapped
 
 
-def test_weaker_parameters_are_flagged_for_rehash(monkeypatch):
-    monkeypatch.setenv("TIDEMARK_ARGON2_MEMORY_KIB", "8192")
-    monkeypatch.setenv("TIDEMARK_ARGON2_TIME_COST", "1")
+def test_weaker_parameters_are_flagged_for_rehash(monkeypatch, setenv):
+    setenv("TIDEMARK_ARGON2_MEMORY_KIB", "8192")
+    setenv("TIDEMARK_ARGON2_TIME_COST", "1")
     passwords.reset()
     weak = passwords.hash_password("a perfectly fine passphrase")
     monkeypatch.undo()
+    get_settings.cache_clear()
     passwords.reset()
     assert passwords.needs_rehash(weak)
     assert passwords.verify_password(weak, "a perfectly fine passphrase")

@@ -60,7 +60,7 @@ def test_document_ids_do_not_reveal_the_subject(deps):
     assert "jane" not in str(doc.data)
 
 
-def test_limits_are_configurable_from_the_environment(monkeypatch):
-    monkeypatch.setenv("TIDEMARK_RATE_LOGIN_IP", "7/30")
+def test_limits_are_configurable_from_the_environment(monkeypatch, setenv):
+    setenv("TIDEMARK_RATE_LOGIN_IP", "7/30")
     assert ratelimit.limits()["login-ip"] == Limit("login-ip", 7, 30)
     assert ratelimit.limits()["register-ip"] == Limit("register-ip", 10, 3600)
