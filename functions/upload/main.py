@@ -1,10 +1,67 @@
-"""The upload function: HTTP entry points. Routing and errors go through shared.http."""
+"""The upload function: signed upload URLs and the tenant's uploads (HTTP), and the
+ingest of finalized objects (CloudEvent). Routing and errors go through shared.http;
+the work is in shared.uploads and shared.ingest."""
 
 import functions_framework
 
-from shared.http import Router
+from shared.http import Router, read_json
 
 router = Router("upload", health_path="/api/uploads/health")
+
+
+def _deps():
+    from shared.bootstrap import get_deps
+
+    return get_deps()
+
+
+def _principal(request, role: str):
+    from shared.authz import authenticate
+
+    return authenticate(request, role=role)
+
+
+@router.route("/api/uploads", methods=["POST"])
+def create(request):
+    from shared import uploads
+
+    principal = _principal(request, "analyst")
+    return uploads.create_upload(_deps(), principal, read_json(request)), 201
+
+
+@router.route("/api/uploads", methods=["GET"])
+def list_(request):
+    from shared import uploads
+
+    principal = _principal(request, "viewer")
+    return uploads.list_uploads(_deps(), principal, page_size=request.args.get("page_size"),
+                                page_token=request.args.get("page_token"))
+
+
+@router.route("/api/uploads/<upload_id>", methods=["GET"])
+def get(request, upload_id):
+    from shared import uploads
+
+    return uploads.get_upload(_deps(), _principal(request, "viewer"), upload_id)
+
+
+@router.route("/api/uploads/<upload_id>", methods=["DELETE"])
+def delete(request, upload_id):
+    from shared import uploads
+
+    return uploads.delete_upload(_deps(), _principal(request, "analyst"), upload_id)
+
+
+@router.route("/api/uploads/<upload_id>/rejected", methods=["GET"])
+def rejected(request, upload_id):
+    from flask import Response
+
+    from shared import uploads
+
+    body = uploads.rejected_csv(_deps(), _principal(request, "viewer"), upload_id)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{upload_id}-rejected.csv"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 @functions_framework.http
@@ -14,8 +71,28 @@ def upload_http(request):
 
 @functions_framework.cloud_event
 def ingest_finalized(cloud_event):
-    """GCS object.finalized -> ingest. Returns normally for events to ignore."""
+    """GCS object.finalized -> ingest. Returns normally for events to ignore or files
+    that fail for good (no retry); raises on transient failures so the event is
+    delivered again."""
     import logging
 
-    logging.getLogger("tidemark.ingest").info(
-        "finalize event received", extra={"subject": cloud_event.get("subject")})
+    from shared import errors, uploads
+
+    data = cloud_event.data or {}
+    if not isinstance(data, dict) or not all(k in data for k in ("bucket", "name",
+                                                                  "generation")):
+        logging.getLogger("tidemark.ingest").warning("malformed finalize event ignored")
+        return
+    size = data.get("size")
+    try:
+        outcome = uploads.ingest_object(_deps(), data["bucket"], data["name"],
+                                        data["generation"],
+                                        size=int(size) if str(size or "").isdigit() else None)
+    except errors.AppError as exc:
+        if exc.retryable:
+            raise
+        logging.getLogger("tidemark.ingest").warning(
+            "ingest failed permanently: %s", exc.message, extra={"code": exc.code})
+        return
+    logging.getLogger("tidemark.ingest").info("ingest outcome: %s", outcome.get("status"),
+                                              extra={"outcome": outcome})

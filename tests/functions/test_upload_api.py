@@ -168,7 +168,7 @@ def test_bad_rows_are_reported_and_downloadable(client, make_user, deps, upload_
 
 
 def test_failed_file_reports_error_and_loads_nothing(client, make_user, deps, upload_main):
-    principal, headers = make_user()
+    _, headers = make_user()
     data = b"product,region\nA,EU\n"
     created = create(client, headers, data)
     upload_main.ingest_finalized(put_and_event(deps, created, data))
@@ -221,7 +221,7 @@ def test_hundred_concurrent_duplicate_events_load_once(client, make_user, deps, 
     def deliver():
         try:
             upload_main.ingest_finalized(event)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=deliver) for _ in range(100)]

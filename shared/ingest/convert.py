@@ -1,0 +1,133 @@
+"""Pass 2 for one record batch: convert the mapped columns to the canonical types,
+quarantine the rows that fail, build the `extra` JSON of the unmapped columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shared.ingest import values as V
+from shared.ingest.mapping import ColumnMapping
+from shared.ingest.settle import ColumnType
+
+if TYPE_CHECKING:
+    from shared.ingest.pipeline import IngestOptions
+    from shared.ingest.rejects import RejectWriter
+    from shared.ingest.report import Report
+
+_NULL_STR = pa.scalar(None, pa.string())
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+
+
+def _json_escape(s: pa.Array) -> pa.Array:
+    if not pc.any(pc.match_substring_regex(s, r'["\\\x00-\x1f]')).as_py():
+        return s
+    s = pc.replace_substring(s, "\\", "\\\\")
+    s = pc.replace_substring(s, '"', '\\"')
+    s = pc.replace_substring(s, "\n", "\\n")
+    s = pc.replace_substring(s, "\r", "\\r")
+    s = pc.replace_substring(s, "\t", "\\t")
+    if pc.any(pc.match_substring_regex(s, _CONTROL)).as_py():
+        for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]:
+            s = pc.replace_substring(s, chr(code), f"\\u{code:04x}")
+    return s
+
+
+def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[str]) -> pa.Array:
+    """{"<header>": "<value>" | null, ...} per row, built column-wise in Arrow."""
+    n = batch.num_rows
+    if not columns:
+        return pa.nulls(n, pa.string())
+    parts: list[pa.Array | str] = []
+    for i, name in enumerate(columns):
+        s = V.trimmed(batch.column(index[name]))
+        quoted = pc.binary_join_element_wise('"', _json_escape(s), '"', "")
+        parts.append(("{" if i == 0 else ",") + json.dumps(name) + ":")
+        parts.append(pc.fill_null(quoted, "null"))
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str, ColumnType],
+                  mapping: ColumnMapping, extra: list[str], opts: IngestOptions, base: int,
+                  loaded_at: pa.Scalar, report: Report, rejects: RejectWriter) -> pa.Table:
+    """The good rows of the batch as a table in the staging schema; bad rows go to the
+    report and the rejects file. `base` is the number of data rows before the batch."""
+    from shared.ingest.pipeline import STAGING_SCHEMA
+
+    n = batch.num_rows
+    index = {h: i for i, h in enumerate(headers)}
+    roles = mapping.roles
+    checks: list[tuple[str, str, pa.Array]] = []
+
+    def col(role: str) -> pa.Array:
+        return V.trimmed(batch.column(index[roles[role]]))
+
+    date_col = roles["occurred_at"]
+    dt = types[date_col]
+    raw_date = col("occurred_at")
+    occurred, bad_date = V.to_timestamp(raw_date, dt.date_kind or "iso", dt.date_order)
+    checks.append(("missing_date", date_col, pc.invert(V.present(raw_date))))
+    checks.append(("invalid_date", date_col, bad_date))
+
+    amount = pa.nulls(n, V.AMOUNT_TYPE)
+    quantity = pa.nulls(n, pa.float64())
+    if "quantity" in roles:
+        quantity, bad = V.to_float(col("quantity"), types[roles["quantity"]].decimal)
+        checks.append(("invalid_quantity", roles["quantity"], bad))
+    if "amount" in roles:
+        amount, bad = V.to_decimal(col("amount"), types[roles["amount"]].decimal)
+        checks.append(("invalid_amount", roles["amount"], bad))
+    elif "unit_price" in roles and "quantity" in roles:
+        price, bad = V.to_float(col("unit_price"), types[roles["unit_price"]].decimal)
+        checks.append(("invalid_unit_price", roles["unit_price"], bad))
+        product = pc.round(pc.multiply(quantity, price), 9)
+        amount = pc.cast(product, V.AMOUNT_TYPE, safe=False)
+    no_measure = pc.and_(pc.invert(pc.is_valid(amount)), pc.invert(pc.is_valid(quantity)))
+    checks.append(("missing_measure", roles.get("amount") or roles.get("quantity", ""),
+                   no_measure))
+
+    reject = checks[0][2]
+    for _, _, mask in checks[1:]:
+        reject = pc.or_(reject, mask)
+    reject = pc.fill_null(reject, False)
+    row_numbers = pa.array(np.arange(base + 1, base + n + 1, dtype=np.int64))
+    if pc.any(reject).as_py():
+        _quarantine(batch, headers, checks, reject, row_numbers, report, rejects)
+    keep = pc.invert(reject)
+
+    def ident(value: str) -> pa.Array:
+        return pa.array(np.full(n, value, dtype=object), pa.string())
+
+    cols: dict[str, pa.Array] = {
+        "tenant_id": ident(opts.tenant_id), "dataset_id": ident(opts.dataset_id),
+        "upload_id": ident(opts.upload_id), "row_number": row_numbers,
+        "occurred_at": occurred, "occurred_date": pc.cast(occurred, pa.date32()),
+        "amount": amount, "quantity": quantity,
+    }
+    for role in ("product", "category", "region", "customer", "channel", "order_id"):
+        cols[role] = col(role) if role in roles else pa.nulls(n, pa.string())
+    cols["extra"] = extra_json(batch, index, extra)
+    cols["loaded_at"] = pa.array(np.full(n, loaded_at.value, dtype=np.int64), pa.int64()).cast(
+        V.TS_TYPE)
+    table = pa.Table.from_pydict(cols)
+    return table.filter(keep).cast(STAGING_SCHEMA)
+
+
+def _quarantine(batch, headers, checks, reject, row_numbers, report, rejects) -> None:
+    idx = pc.indices_nonzero(reject)
+    masks = [(reason, column, pc.fill_null(mask.take(idx), False).to_pylist())
+             for reason, column, mask in checks]
+    numbers = row_numbers.take(idx).to_pylist()
+    rows = batch.take(idx).to_pylist()
+    for j, (number, row) in enumerate(zip(numbers, rows, strict=True)):
+        reason, column = next((r, c) for r, c, m in masks if m[j])
+        fields = [row[f"c{i}"] for i in range(len(headers))]
+        value = row[f"c{headers.index(column)}"] if column in headers else None
+        report.reject(number, column, value, reason)
+        rejects.write(number, reason, column, value, fields)

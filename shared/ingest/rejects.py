@@ -1,0 +1,52 @@
+"""The rejected-rows CSV: every quarantined row with its number, reason, the column and
+value at fault, then the row's own fields. Cells that a spreadsheet would run as a
+formula are neutralized when written (OWASP: prefix with a single quote)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "｜", "＝", "＋", "－", "＠")
+_PLAIN_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+LEAD_COLUMNS = ("row_number", "reason", "column", "value")
+
+
+def neutralize(cell: Any) -> str:
+    """A cell that cannot start a formula in Excel, LibreOffice or Sheets."""
+    text = "" if cell is None else str(cell)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+class RejectWriter:
+    def __init__(self, path: Path, headers: list[str]) -> None:
+        self.path = path
+        self.headers = headers
+        self._file = None
+        self._writer = None
+        self.count = 0
+
+    def __enter__(self) -> RejectWriter:
+        self._file = open(self.path, "w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow([neutralize(h) for h in (*LEAD_COLUMNS, *self.headers)])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file:
+            self._file.close()
+
+    def write(self, row_number: int | None, reason: str, column: str | None, value: Any,
+              fields: list[Any]) -> None:
+        self.count += 1
+        lead = ["" if row_number is None else str(row_number), reason, column or "",
+                value]
+        self._writer.writerow([neutralize(c) for c in (*lead, *fields)])
+
+    def write_raw(self, text: str, reason: str) -> None:
+        """A row the CSV parser could not split into the header's columns."""
+        self.write(None, reason, None, text[:10_000], [])

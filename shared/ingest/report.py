@@ -1,0 +1,64 @@
+"""The validation report of one ingest, and the error that fails a file whole."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import errors
+
+MAX_EXAMPLES_PER_REASON = 5
+MAX_VALUE_CHARS = 200
+
+# Why a row was quarantined. Stable codes: clients and the rejected-rows CSV use them.
+REASONS = {
+    "column_count": "the row has a different number of fields than the header",
+    "missing_date": "the date is empty",
+    "invalid_date": "the date could not be read in the column's settled format",
+    "invalid_amount": "the amount is not a number",
+    "invalid_quantity": "the quantity is not a number",
+    "invalid_unit_price": "the unit price is not a number",
+    "missing_measure": "neither an amount nor a quantity is present",
+}
+
+
+class IngestFailed(errors.InvalidInput):
+    """The file as a whole cannot be loaded (no rows are loaded)."""
+
+    code = "ingest_failed"
+
+
+@dataclass
+class Report:
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    mapping: dict[str, Any] = field(default_factory=dict)
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+
+    def reject(self, row_number: int | None, column: str | None, value: Any,
+               reason: str) -> None:
+        self.rows_rejected += 1
+        self.rejected_by_reason[reason] += 1
+        if sum(1 for e in self.examples if e["reason"] == reason) < MAX_EXAMPLES_PER_REASON:
+            text = None if value is None else str(value)[:MAX_VALUE_CHARS]
+            self.examples.append({"row_number": row_number, "column": column, "value": text,
+                                  "reason": reason})
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+                "rows_rejected": self.rows_rejected,
+                "rejected_by_reason": dict(self.rejected_by_reason),
+                "examples": list(self.examples), "mapping": dict(self.mapping),
+                "columns": list(self.columns), "warnings": list(self.warnings),
+                "encoding": self.encoding, "delimiter": self.delimiter}

@@ -1,0 +1,197 @@
+"""Vectorized reading of the values users put in CSVs: numbers in either decimal
+convention, currency, negatives in parentheses, percent; ISO dates and timestamps with
+zones, D/M/Y and M/D/Y, month names, Excel serial dates.
+
+Everything works on whole Arrow arrays (pyarrow.compute), never row by row, and
+returns a per-row "invalid" mask instead of raising, so one bad cell rejects one row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_CODES = "(?:USD|EUR|GBP|CHF|JPY|INR|CAD|AUD)"
+_STRIP = r"[\s\x{00a0}\x{202f}'’$€£¥₹%()]|^" + _CODES + "|" + _CODES + "$"
+DOT_RE = r"^[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[-+]?\.\d+$"
+COMMA_RE = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$|^[-+]?,\d+$"
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+_ZONE = r"(?:\s?(?:Z|UTC|[+-]\d{2}(?::?\d{2})?))?"
+ISO_RE = r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}" + _TIME + _ZONE + "$"
+NUMDATE_RE = r"^(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{2}|\d{4})" + _TIME + "$"
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+MONTH_RE = (r"(?i)^(?:\d{1,2}[ \-/]" + _MONTHS + r"[ \-/,]+\d{2,4}|" + _MONTHS
+            + r"[ \-/]\d{1,2}(?:st|nd|rd|th)?,?[ \-/]\d{2,4})$")
+SERIAL_RE = r"^[2-7]\d{4}(?:\.\d+)?$"
+EMPTY_TOKENS = ("", "-", "—", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "#N/A")
+
+EXCEL_EPOCH_DAYS = 25569  # 1899-12-30 -> 1970-01-01, the serial Excel uses
+MIN_TS = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+MAX_TS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+TS_TYPE = pa.timestamp("us", tz="UTC")
+AMOUNT_TYPE = pa.decimal128(38, 9)
+
+
+def trimmed(arr: pa.Array) -> pa.Array:
+    """Trim whitespace; the empty tokens (NA, -, NULL, ...) become null."""
+    s = pc.utf8_trim_whitespace(arr)
+    empty = pc.is_in(s, value_set=pa.array(EMPTY_TOKENS))
+    return pc.if_else(empty, pa.scalar(None, pa.string()), s)
+
+
+def present(s: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.is_valid(s), False)
+
+
+def count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.fill_null(mask, False)).as_py() or 0)
+
+
+def number_clean(s: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(s, _STRIP, "")
+
+
+# ------------------------------------------------------------------------- numbers
+
+
+def to_number_strings(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
+    """Canonical '-1234.5' strings for a trimmed string array in the given decimal
+    style ('.' or ','), and the mask of present values that are not numbers."""
+    negative = pc.fill_null(pc.match_substring_regex(s, r"^\(.*\)$|^-"), False)
+    clean = number_clean(s)
+    clean = pc.replace_substring_regex(clean, r"^[-+]", "")
+    valid = pc.fill_null(pc.match_substring_regex(clean, DOT_RE if style == "." else COMMA_RE),
+                         False)
+    if style == ".":
+        canon = pc.replace_substring(clean, ",", "")
+    else:
+        canon = pc.replace_substring(pc.replace_substring(clean, ".", ""), ",", ".")
+    canon = pc.if_else(negative, pc.binary_join_element_wise("-", canon, ""), canon)
+    canon = pc.if_else(valid, canon, pa.scalar(None, pa.string()))
+    invalid = pc.and_(present(s), pc.invert(valid))
+    return canon, invalid
+
+
+def to_float(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
+    canon, invalid = to_number_strings(s, style)
+    values = pc.cast(canon, pa.float64())
+    percent = pc.fill_null(pc.match_substring_regex(s, r"%\)?$"), False)
+    values = pc.if_else(percent, pc.divide(values, 100.0), values)
+    return values, invalid
+
+
+def to_decimal(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
+    canon, invalid = to_number_strings(s, style)
+    percent = pc.fill_null(pc.match_substring_regex(s, r"%"), False)
+    invalid = pc.or_(invalid, percent)
+    canon = pc.if_else(percent, pa.scalar(None, pa.string()), canon)
+    # Over 29 integer digits does not fit NUMERIC: quarantine instead of failing.
+    too_big = pc.fill_null(pc.match_substring_regex(canon, r"^-?\d{30,}"), False)
+    invalid = pc.or_(invalid, too_big)
+    canon = pc.if_else(too_big, pa.scalar(None, pa.string()), canon)
+    return pc.cast(canon, AMOUNT_TYPE, safe=False), invalid
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _strptime_any(s: pa.Array, formats: list[str]) -> pa.Array:
+    out = pa.nulls(len(s), pa.timestamp("us"))
+    for fmt in formats:
+        if out.null_count == 0:
+            break
+        parsed = pc.strptime(s, format=fmt, unit="us", error_is_null=True)
+        out = pc.coalesce(out, parsed)
+    return out
+
+
+def _iso(s: pa.Array) -> pa.Array:
+    plain = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{2}-\d{2}$"), True)
+    if pc.all(plain).as_py():  # the common case: plain ISO dates, one cheap parse
+        return pc.cast(pc.strptime(s, format="%Y-%m-%d", unit="us", error_is_null=True),
+                       TS_TYPE)
+    t = pc.replace_substring_regex(s, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")
+    t = pc.replace_substring_regex(t, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    t = pc.replace_substring_regex(t, r"^(\d{4}-\d{2})-(\d)(\D|$)", r"\1-0\2\3")
+    t = pc.replace_substring_regex(t, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
+    t = pc.replace_substring_regex(t, r"^(\d{4}-\d{2}-\d{2})[T ](\d):", r"\1T0\2:")
+    t = pc.replace_substring_regex(t, r"^(\d{4}-\d{2}-\d{2})[T ]", r"\1T")
+    t = pc.replace_substring_regex(t, r"^(\S+T\d{2}:\d{2})(Z|[+-]|\s|$)", r"\1:00\2")
+    t = pc.replace_substring_regex(t, r",(\d+)", r".\1")
+    t = pc.replace_substring_regex(t, r"\s?UTC$", "Z")
+    t = pc.replace_substring_regex(t, r"\s([+-]\d{2})", r"\1")
+    t = pc.replace_substring_regex(t, r"([+-]\d{2})(\d{2})$", r"\1:\2")
+    t = pc.replace_substring_regex(t, r"(T[\d:.]+[+-]\d{2})$", r"\1:00")
+    zoned = pc.fill_null(pc.match_substring_regex(t, r"(?:Z|[+-]\d{2}:\d{2})$"), False)
+    t = pc.if_else(zoned, t, pc.binary_join_element_wise(t, "Z", ""))
+    ok = pc.fill_null(pc.match_substring_regex(t, r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"), False)
+    t = pc.if_else(ok, t, pa.scalar(None, pa.string()))
+    try:
+        return pc.cast(t, TS_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _iso_slow(t)
+
+
+def _iso_slow(t: pa.Array) -> pa.Array:
+    """Per-value fallback for a batch holding an impossible date (2023-02-30)."""
+    out = []
+    for v in t.to_pylist():
+        try:
+            out.append(datetime.fromisoformat(v).astimezone(UTC) if v else None)
+        except ValueError:
+            out.append(None)
+    return pa.array(out, TS_TYPE)
+
+
+_CLOCKS = (" %H:%M:%S", " %H:%M", "")
+
+
+def _numeric(s: pa.Array, order: str) -> pa.Array:
+    t = pc.replace_substring_regex(s, r"^(\d{1,2})[.-](\d{1,2})[.-]", r"\1/\2/")
+    t = pc.replace_substring_regex(t, r"T", " ")
+    t = pc.replace_substring_regex(t, r"[.,]\d+$", "")
+    t = pc.replace_substring_regex(t, r"^(\d{1,2}/\d{1,2})/([0-6]\d)($| )", r"\1/20\2\3")
+    t = pc.replace_substring_regex(t, r"^(\d{1,2}/\d{1,2})/([7-9]\d)($| )", r"\1/19\2\3")
+    day = "%d/%m/%Y" if order == "DMY" else "%m/%d/%Y"
+    return pc.cast(_strptime_any(t, [day + c for c in _CLOCKS]), TS_TYPE)
+
+
+def _month_names(s: pa.Array) -> pa.Array:
+    t = pc.utf8_lower(s)
+    t = pc.replace_substring_regex(t, r"(\d)(st|nd|rd|th)\b", r"\1")
+    t = pc.replace_substring_regex(t, r"[\-/,.]+", " ")
+    t = pc.replace_substring_regex(t, r"\s+", " ")
+    t = pc.replace_substring_regex(t, r"sept( |$)", r"sep\1")
+    # Two-digit years first: %Y would read "24" as the year 24.
+    fmts = ["%d %b %y", "%d %B %y", "%b %d %y", "%B %d %y",
+            "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y"]
+    return pc.cast(_strptime_any(t, fmts), TS_TYPE)
+
+
+def _serial(s: pa.Array) -> pa.Array:
+    ok = pc.fill_null(pc.match_substring_regex(s, SERIAL_RE), False)
+    days = pc.cast(pc.if_else(ok, s, pa.scalar(None, pa.string())), pa.float64())
+    micros = pc.multiply(pc.subtract(days, float(EXCEL_EPOCH_DAYS)), 86_400_000_000.0)
+    return pc.cast(pc.cast(pc.round(micros), pa.int64()), TS_TYPE)
+
+
+def to_timestamp(s: pa.Array, kind: str, order: str | None = None) -> tuple[pa.Array, pa.Array]:
+    """kind: iso | numeric (with order DMY/MDY) | month | serial. Returns UTC
+    timestamps and the mask of present values that could not be read."""
+    if kind == "iso":
+        ts = _iso(s)
+    elif kind == "numeric":
+        ts = _numeric(s, order or "DMY")
+    elif kind == "month":
+        ts = _month_names(s)
+    elif kind == "serial":
+        ts = _serial(s)
+    else:
+        raise ValueError(kind)
+    as_int = pc.cast(ts, pa.int64())
+    in_range = pc.and_(pc.greater_equal(as_int, MIN_TS), pc.less(as_int, MAX_TS))
+    ts = pc.if_else(pc.fill_null(in_range, False), ts, pa.scalar(None, TS_TYPE))
+    invalid = pc.and_(present(s), pc.invert(pc.is_valid(ts)))
+    return ts, invalid

@@ -1,0 +1,238 @@
+"""The upload service: signed upload URLs, the tenant's uploads (list, get, delete,
+rejected rows), datasets created on first use. The ingest of a finalized object is
+`shared.ingest.job.ingest_object`, re-exported here.
+
+Every call is scoped to the caller's tenant; object names are chosen here, never by
+the client: `uploads/<tenant>/<upload_id>.csv`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import errors
+from shared.authz import Principal
+from shared.ingest.job import (
+    enqueue_metrics,
+    ingest_object,
+    object_name,
+    rejected_name,
+)
+from shared.ingest.mapping import MAPPABLE
+from shared.ingest.rejects import LEAD_COLUMNS
+
+__all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
+           "list_uploads", "rejected_csv"]
+
+MODES = ("append", "replace")
+CONTENT_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
+                 "text/tab-separated-values", "text/x-csv", "application/octet-stream")
+MAX_PAGE = 100
+_UPLOAD_ID = re.compile(r"^up_[0-9a-f]{32}$")
+
+
+def uploads_path(tenant_id: str) -> str:
+    return f"tenants/{tenant_id}/uploads"
+
+
+def datasets_path(tenant_id: str) -> str:
+    return f"tenants/{tenant_id}/datasets"
+
+
+def dataset_id_for(name: str) -> str:
+    """Deterministic, so two first uploads to a new dataset name cannot race into two."""
+    return "ds_" + hashlib.sha256(" ".join(name.lower().split()).encode()).hexdigest()[:20]
+
+
+def _field_error(fields: dict[str, list[str]]) -> errors.InvalidInput:
+    return errors.InvalidInput("the upload request is invalid: " + "; ".join(
+        f"{k}: {', '.join(v)}" for k, v in fields.items()), code="invalid_fields",
+        details={"fields": fields})
+
+
+def _validate(body: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    fields: dict[str, list[str]] = {}
+
+    def bad(name: str, msg: str) -> None:
+        fields.setdefault(name, []).append(msg)
+
+    filename = body.get("filename")
+    if not isinstance(filename, str) or not filename.strip() or len(filename) > 255 \
+            or any(ord(c) < 32 for c in filename):
+        bad("filename", "a file name of 1 to 255 printable characters is required")
+    size = body.get("size_bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        bad("size_bytes", "a positive integer is required")
+    ctype = str(body.get("content_type") or "text/csv").split(";")[0].strip().lower()
+    if ctype not in CONTENT_TYPES:
+        bad("content_type", "must be one of " + ", ".join(CONTENT_TYPES))
+    dataset = body.get("dataset", "sales")
+    if not isinstance(dataset, str) or not dataset.strip() or len(dataset.strip()) > 100:
+        bad("dataset", "a dataset name of 1 to 100 characters is required")
+    mode = body.get("mode", "append")
+    if mode not in MODES:
+        bad("mode", "must be append or replace")
+    mapping = body.get("mapping") or {}
+    if not isinstance(mapping, dict):
+        bad("mapping", "must be an object of role -> column name (or null)")
+        mapping = {}
+    for role, col in mapping.items():
+        if role not in MAPPABLE:
+            bad("mapping", f"unknown role {role!r}; roles: {', '.join(MAPPABLE)}")
+        elif col is not None and (not isinstance(col, str) or not col.strip()):
+            bad("mapping", f"the column for {role!r} must be a column name or null")
+    date_order = body.get("date_order")
+    if date_order not in (None, "DMY", "MDY"):
+        bad("date_order", "must be DMY or MDY")
+    decimal = body.get("decimal_separator")
+    if decimal not in (None, ".", ","):
+        bad("decimal_separator", "must be '.' or ','")
+    if fields:
+        raise _field_error(fields)
+    if size > max_bytes:
+        raise errors.TooLarge(f"the file is larger than the {max_bytes}-byte limit",
+                              code="upload_too_large",
+                              details={"size_bytes": size, "max_bytes": max_bytes})
+    return {"filename": filename.strip(), "size_bytes": size, "content_type": ctype,
+            "dataset_name": " ".join(dataset.split()), "mode": mode, "mapping": mapping,
+            "date_order": date_order, "decimal_separator": decimal}
+
+
+def _ensure_dataset(deps, tenant_id: str, name: str, now: datetime) -> str:
+    dataset_id = dataset_id_for(name)
+    if deps.docs.get(datasets_path(tenant_id), dataset_id) is None:
+        # A concurrent first upload creates the same deterministic id: same dataset.
+        with contextlib.suppress(errors.Conflict):
+            deps.docs.create(datasets_path(tenant_id), dataset_id,
+                             {"name": name, "version": 0, "row_count": 0, "created_at": now,
+                              "updated_at": now})
+    return dataset_id
+
+
+def public(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The upload as the API shows it (internal fields dropped)."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def create_upload(deps, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A pending upload and the signed PUT that lets the client send the file."""
+    settings = deps.settings
+    req = _validate(body, settings.max_upload_bytes)
+    now = datetime.now(UTC)
+    upload_id = "up_" + uuid.uuid4().hex
+    name = object_name(principal.tenant_id, upload_id)
+    signed = deps.blobs.signed_upload_url(
+        settings.uploads_bucket, name, content_type=req["content_type"],
+        max_bytes=req["size_bytes"], min_bytes=1, expires_in_s=settings.signed_url_ttl_s)
+    dataset_id = _ensure_dataset(deps, principal.tenant_id, req["dataset_name"], now)
+    record = {
+        "id": upload_id, "tenant_id": principal.tenant_id, "dataset_id": dataset_id,
+        "dataset_name": req["dataset_name"], "filename": req["filename"],
+        "size_bytes": req["size_bytes"], "content_type": req["content_type"],
+        "mode": req["mode"], "mapping": req["mapping"], "date_order": req["date_order"],
+        "decimal_separator": req["decimal_separator"], "status": "pending",
+        "progress": 0.0, "created_at": now, "updated_at": now,
+        "created_by": principal.user_id, "bucket": settings.uploads_bucket,
+        "object_name": name, "generation": None, "report": None, "error": None,
+        "upload_expires_at": signed.expires_at,
+    }
+    deps.docs.create(uploads_path(principal.tenant_id), upload_id, record)
+    return {"upload": public(record), "upload_url": signed.url, "method": signed.method,
+            "headers": dict(signed.headers), "expires_at": signed.expires_at}
+
+
+def _get(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+    doc = None
+    if _UPLOAD_ID.match(upload_id or ""):
+        doc = deps.docs.get(uploads_path(principal.tenant_id), upload_id)
+    if doc is None:
+        raise errors.NotFound(f"no upload {upload_id!r}", code="upload_not_found")
+    return doc.data
+
+
+def get_upload(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+    return public(_get(deps, principal, upload_id))
+
+
+def list_uploads(deps, principal: Principal, *, page_size: int | str | None = None,
+                 page_token: str | None = None) -> dict[str, Any]:
+    """Newest first. page_token is the opaque token of the previous page."""
+    from shared.ports import Order
+
+    try:
+        size = int(page_size) if page_size not in (None, "") else 20
+        offset = int(page_token) if page_token else 0
+    except ValueError:
+        raise errors.InvalidInput("page_size and page_token must be integers",
+                                  code="invalid_page") from None
+    if not 1 <= size <= MAX_PAGE or offset < 0:
+        raise errors.InvalidInput(f"page_size must be 1..{MAX_PAGE}", code="invalid_page")
+    docs = deps.docs.query(uploads_path(principal.tenant_id),
+                           order_by=[Order("created_at", descending=True)],
+                           limit=size + 1, offset=offset)
+    items = [public(d.data) for d in docs[:size]]
+    return {"items": items, "next_page_token": str(offset + size) if len(docs) > size else None}
+
+
+def delete_upload(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+    """Remove the upload's rows, object, rejected rows and record; the dataset version is
+    bumped and its metrics recomputed."""
+    record = _get(deps, principal, upload_id)
+    if record["status"] == "processing":
+        raise errors.Conflict("the upload is being ingested; delete it when it is done",
+                              code="upload_busy")
+    tid, ds = principal.tenant_id, record["dataset_id"]
+    bucket = record.get("bucket") or deps.settings.uploads_bucket
+    deps.blobs.delete(bucket, record["object_name"])
+    deps.blobs.delete(bucket, rejected_name(tid, upload_id))
+    removed = 0
+    if record["status"] == "loaded":
+        table = deps.settings.warehouse_table
+        deps.warehouse.ensure_table(table)
+        removed = deps.warehouse.delete_where(
+            table, {"tenant_id": tid, "dataset_id": ds, "upload_id": upload_id},
+            idempotency_key=f"delete-{upload_id}")
+
+    def commit(tx) -> int | None:
+        tx.get(uploads_path(tid), upload_id)
+        dataset = tx.get(datasets_path(tid), ds)
+        version = None
+        if dataset is not None and record["status"] == "loaded":
+            version = int(dataset.data.get("version", 0)) + 1
+            rows = max(0, int(dataset.data.get("row_count", 0)) - removed)
+            tx.update(datasets_path(tid), ds, {"version": version, "row_count": rows,
+                                                "updated_at": datetime.now(UTC)})
+        tx.delete(uploads_path(tid), upload_id)
+        return version
+
+    version = deps.docs.transaction(commit)
+    if version is not None:
+        enqueue_metrics(deps, tid, ds, version)
+    return {"id": upload_id, "deleted": True, "rows_removed": removed,
+            "dataset_version": version}
+
+
+def rejected_csv(deps, principal: Principal, upload_id: str) -> Iterator[bytes]:
+    """The rejected rows as CSV (formula-neutralized when written). An upload with no
+    rejected rows yields just the header."""
+    record = _get(deps, principal, upload_id)
+    if record["status"] not in ("loaded", "failed"):
+        raise errors.Conflict("the upload has not been ingested yet", code="not_ingested",
+                              details={"status": record["status"]})
+    bucket = record.get("bucket") or deps.settings.uploads_bucket
+    try:
+        stream = deps.blobs.open(bucket, rejected_name(principal.tenant_id, upload_id))
+    except errors.NotFound:
+        return iter([(",".join(LEAD_COLUMNS) + "\r\n").encode()])
+
+    def chunks() -> Iterator[bytes]:
+        with stream:
+            while chunk := stream.read(256 * 1024):
+                yield chunk
+    return chunks()
