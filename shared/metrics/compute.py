@@ -1,0 +1,116 @@
+"""One metrics view computed in the warehouse: a handful of queries (bounds, KPIs, the
+daily series, the series at the requested grain, breakdowns), then the pure-Python
+steps (spine, anomalies, insights). The result is a JSON-ready dict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from shared.metrics import anomalies, breakdowns, insights, kpis, queries, series
+from shared.metrics.view import (
+    DEFAULT_TOP,
+    ViewRequest,
+    check_points,
+    default_grain,
+    periods,
+    resolve_range,
+)
+from shared.ports import Warehouse
+from shared.schema import DIMENSIONS
+
+ANOMALY_MEASURES = ("revenue", "orders")
+MAX_ANOMALIES = 20
+QUERY_TIMEOUT_S = 60.0
+
+
+def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, version: int,
+                 parallel: bool = False) -> dict[str, Any]:
+    """The full payload of one view (without `source`, which the caller sets)."""
+
+    def run(q: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        return warehouse.query(q[0], q[1], timeout_s=QUERY_TIMEOUT_S)
+
+    b = run(queries.bounds(tenant_id, req.dataset_id))[0]
+    first = series.as_date(b["first_date"]) if b.get("first_date") else None
+    last = series.as_date(b["last_date"]) if b.get("last_date") else None
+    top = req.top or DEFAULT_TOP
+    filters = {k: list(v) for k, v in sorted(req.filters.items())}
+    base: dict[str, Any] = {
+        "dataset": req.dataset_id, "version": version, "filters": filters, "top": top,
+        "data_range": {"start": _iso(first), "end": _iso(last)},
+        "computed_at": datetime.now(UTC).isoformat(),
+    }
+    rng = resolve_range(req, first, last)
+    if rng is None:
+        return {**base, **_empty(req.grain or "day")}
+    start, end = rng
+    grain = req.grain or default_grain((end - start).days + 1)
+    check_points(start, end, grain)
+    p = periods(start, end)
+    ranges = {"current": (p.start, p.end), "previous": (p.prev_start, p.prev_end),
+              "year_ago": (p.ya_start, p.ya_end)}
+    daily_start = start - timedelta(days=anomalies.HISTORY_DAYS)
+    jobs: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "kpis": lambda: run(queries.kpis(tenant_id, req.dataset_id, filters, ranges)),
+        "daily": lambda: run(queries.series(tenant_id, req.dataset_id, filters, "day",
+                                            daily_start, end)),
+        "breakdowns": lambda: run(queries.breakdowns(tenant_id, req.dataset_id, filters,
+                                                     (start, end), p.prev_start, top)),
+    }
+    if grain != "day":
+        jobs["series"] = lambda: run(queries.series(tenant_id, req.dataset_id, filters,
+                                                    grain, start, end))
+    results = _run_all(jobs, parallel)
+
+    available = {"current": True, "previous": first is not None and p.prev_end >= first,
+                 "year_ago": first is not None and p.ya_end >= first}
+    kpi = kpis.build(results["kpis"][0] if results["kpis"] else {}, available)
+    if grain == "day":
+        in_range = [r for r in results["daily"] if series.as_date(r["bucket"]) >= start]
+        points = series.fill(in_range, start, end, "day")
+    else:
+        points = series.fill(results["series"], start, end, grain)
+    total = kpi["revenue"]["value"] or 0.0
+    brk, movers = breakdowns.build(results["breakdowns"], total, top)
+    found: list[dict[str, Any]] = []
+    for measure in ANOMALY_MEASURES:
+        values = series.daily_values(results["daily"], daily_start, end, measure)
+        found += anomalies.detect(values, start, end, first=first, last=last,
+                                  measure=measure)
+    found = sorted(found, key=lambda a: -abs(a["score"]))[:MAX_ANOMALIES]
+    found.sort(key=lambda a: (a["date"], a["measure"]))
+    return {
+        **base,
+        "range": {"start": start.isoformat(), "end": end.isoformat()},
+        "comparison": {"previous": {"start": p.prev_start.isoformat(),
+                                    "end": p.prev_end.isoformat()},
+                       "year_ago": {"start": p.ya_start.isoformat(),
+                                    "end": p.ya_end.isoformat()}},
+        "grain": grain, "kpis": kpi, "series": points, "breakdowns": brk,
+        "anomalies": found,
+        "insights": insights.build(kpi, movers, found, brk["concentration"], p),
+    }
+
+
+def _run_all(jobs: dict[str, Callable[[], list[dict[str, Any]]]], parallel: bool
+             ) -> dict[str, list[dict[str, Any]]]:
+    if not parallel:
+        return {k: f() for k, f in jobs.items()}
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="metrics-q") as pool:
+        futures = {k: pool.submit(f) for k, f in jobs.items()}
+        return {k: fut.result() for k, fut in futures.items()}
+
+
+def _empty(grain: str) -> dict[str, Any]:
+    zero = kpis.build({}, {"current": True, "previous": False, "year_ago": False})
+    brk: dict[str, Any] = {d: [] for d in DIMENSIONS}
+    brk["concentration"] = breakdowns.concentration({})
+    return {"range": None, "comparison": None, "grain": grain, "kpis": zero, "series": [],
+            "breakdowns": brk, "anomalies": [], "insights": []}
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None

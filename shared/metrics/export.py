@@ -1,0 +1,68 @@
+"""CSV export of a view's series and breakdowns."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from shared import errors
+from shared.schema import DIMENSIONS
+
+PARTS = ("series", "breakdowns")
+FORMATS = ("csv",)
+SERIES_COLUMNS = ("period", "revenue", "orders", "units", "customers")
+BREAKDOWN_COLUMNS = ("dimension", "rank", "value", "revenue", "share", "growth_pct",
+                     "previous_rank")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def parse_export_args(args: Any) -> tuple[str, str, dict[str, list[str]]]:
+    """Split `format` and `part` off the query string; the rest is the view."""
+    multi = {k: list(v) for k, v in args.lists()} if hasattr(args, "lists") else {
+        k: (list(v) if isinstance(v, list | tuple) else [v]) for k, v in dict(args).items()}
+    fmt = (multi.pop("format", None) or ["csv"])[0]
+    part = (multi.pop("part", None) or ["series"])[0]
+    if fmt not in FORMATS:
+        raise errors.InvalidInput("'format' must be csv", code="invalid_parameter",
+                                  details={"field": "format", "allowed": list(FORMATS)})
+    if part not in PARTS:
+        raise errors.InvalidInput(f"'part' must be one of {', '.join(PARTS)}",
+                                  code="invalid_parameter",
+                                  details={"field": "part", "allowed": list(PARTS)})
+    return fmt, part, multi
+
+
+def to_csv(view: Mapping[str, Any], part: str) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if part == "series":
+        w.writerow(SERIES_COLUMNS)
+        for point in view.get("series") or []:
+            w.writerow([_cell(point.get(c)) for c in SERIES_COLUMNS])
+    else:
+        w.writerow(BREAKDOWN_COLUMNS)
+        brk = view.get("breakdowns") or {}
+        for dim in DIMENSIONS:
+            for item in brk.get(dim) or []:
+                w.writerow([dim] + [_cell(item.get(c)) for c in BREAKDOWN_COLUMNS[1:]])
+    return buf.getvalue()
+
+
+def filename(view: Mapping[str, Any], part: str) -> str:
+    rng = view.get("range") or {}
+    stem = "-".join(str(x) for x in (view.get("dataset"), part, rng.get("start"),
+                                     rng.get("end")) if x)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)
+    return f"{safe}.csv"
+
+
+def _cell(value: Any) -> Any:
+    """Numbers as they are; text that a spreadsheet would run as a formula gets a
+    leading apostrophe (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -1,0 +1,180 @@
+"""The metric SQL, written once in BigQuery Standard SQL.
+
+The canonical table appears as `{business_data}` (the warehouse adapter qualifies it)
+and every value is an @parameter. The only text assembled here comes from fixed
+tables in this module and shared.schema (dimension names, grains, period names),
+never from a request: filter values become `@f_<dimension>_<n>` parameters.
+"""
+# The f-strings below join fixed fragments only (see above), hence:
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from shared.schema import DIMENSIONS
+
+TABLE = "business_data"
+PERIOD_NAMES = ("current", "previous", "year_ago")
+
+# Orders are distinct order ids; a line without an order id counts as its own order.
+ORDERS = "COUNT(DISTINCT {p}order_id) + COUNTIF({p}order_id IS NULL)"
+
+_BUCKETS = {
+    "day": "occurred_date",
+    "week": "DATE_TRUNC(occurred_date, ISOWEEK)",
+    "month": "DATE_TRUNC(occurred_date, MONTH)",
+}
+
+_SCOPE = "tenant_id = @tenant_id AND dataset_id = @dataset_id"
+
+BOUNDS_SQL = f"""
+SELECT MIN(occurred_date) AS first_date, MAX(occurred_date) AS last_date,
+       COUNT(*) AS line_count
+FROM {{business_data}}
+WHERE {_SCOPE}
+"""
+
+
+def filter_clause(filters: Mapping[str, Sequence[str]]) -> tuple[str, dict[str, Any]]:
+    """`AND <dim> IN (@f_<dim>_0, ...)` for each filtered dimension, and its params."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for dim in DIMENSIONS:  # fixed order and names from the schema only
+        values = filters.get(dim)
+        if not values:
+            continue
+        names = [f"f_{dim}_{i}" for i in range(len(values))]
+        params.update(zip(names, values, strict=True))
+        parts.append(f"AND {dim} IN ({', '.join('@' + n for n in names)})")
+    unknown = set(filters) - set(DIMENSIONS)
+    if unknown:  # the view validation rejects these first; this is the last line
+        raise ValueError(f"not a dimension: {sorted(unknown)}")
+    return "\n  ".join(parts), params
+
+
+def bounds(tenant_id: str, dataset_id: str) -> tuple[str, dict[str, Any]]:
+    return BOUNDS_SQL, {"tenant_id": tenant_id, "dataset_id": dataset_id}
+
+
+def kpis(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
+         ranges: Mapping[str, tuple[date, date]]) -> tuple[str, dict[str, Any]]:
+    """One row: revenue/orders/units/customers/new customers/line count for each of
+    the periods current, previous and year_ago (columns `<measure>_<period>`).
+    A customer is new in a period when their first purchase (under the same
+    filters, over the whole history) falls inside it."""
+    where, params = filter_clause(filters)
+    params.update({"tenant_id": tenant_id, "dataset_id": dataset_id})
+    cols: list[str] = []
+    for name in PERIOD_NAMES:
+        s, e = f"@{name}_start", f"@{name}_end"
+        params[f"{name}_start"], params[f"{name}_end"] = ranges[name]
+        inside = f"l.d BETWEEN {s} AND {e}"
+        cols += [
+            f"SUM(IF({inside}, l.amount, NULL)) AS revenue_{name}",
+            f"COUNT(DISTINCT IF({inside}, l.order_id, NULL))"
+            f" + COUNTIF({inside} AND l.order_id IS NULL) AS orders_{name}",
+            f"SUM(IF({inside}, l.quantity, NULL)) AS units_{name}",
+            f"COUNT(DISTINCT IF({inside}, l.customer, NULL)) AS customers_{name}",
+            f"COUNT(DISTINCT IF({inside} AND f.first_date >= {s}, l.customer, NULL))"
+            f" AS new_customers_{name}",
+            f"COUNTIF({inside}) AS lines_{name}",
+        ]
+    params["window_start"] = min(r[0] for r in ranges.values())
+    select = ",\n  ".join(cols)
+    sql = f"""
+WITH history AS (
+  SELECT occurred_date AS d, amount, quantity, order_id, customer
+  FROM {{business_data}}
+  WHERE {_SCOPE} AND occurred_date <= @current_end
+  {where}
+),
+firsts AS (
+  SELECT customer, MIN(d) AS first_date
+  FROM history WHERE customer IS NOT NULL GROUP BY customer
+)
+SELECT
+  {select}
+FROM history AS l
+LEFT JOIN firsts AS f ON f.customer = l.customer
+WHERE l.d >= @window_start
+"""
+    return sql, params
+
+
+def series(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
+           grain: str, start: date, end: date) -> tuple[str, dict[str, Any]]:
+    """Revenue, orders, units and distinct customers per period (`bucket` is the
+    first day of the day / ISO week / month). Periods without data are absent here;
+    the series module fills the spine."""
+    bucket = _BUCKETS[grain]
+    where, params = filter_clause(filters)
+    params.update({"tenant_id": tenant_id, "dataset_id": dataset_id,
+                   "range_start": start, "range_end": end})
+    sql = f"""
+SELECT {bucket} AS bucket,
+  SUM(amount) AS revenue,
+  {ORDERS.format(p="")} AS orders,
+  SUM(quantity) AS units,
+  COUNT(DISTINCT customer) AS customers
+FROM {{business_data}}
+WHERE {_SCOPE} AND occurred_date BETWEEN @range_start AND @range_end
+  {where}
+GROUP BY bucket
+ORDER BY bucket
+"""
+    return sql, params
+
+
+def breakdowns(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
+               cur: tuple[date, date], prev_start: date, top: int,
+               movers: int = 3) -> tuple[str, dict[str, Any]]:
+    """For every dimension: the top values by current revenue with their previous
+    revenue and ranks, plus the `movers` values whose revenue changed most (for
+    insights), plus per-dimension totals for the concentration of the top 10%."""
+    where, params = filter_clause(filters)
+    params.update({"tenant_id": tenant_id, "dataset_id": dataset_id, "cur_start": cur[0],
+                   "cur_end": cur[1], "prev_start": prev_start, "top": top,
+                   "movers": movers})
+    per_dim = "\n  UNION ALL\n  ".join(
+        f"""SELECT '{dim}' AS dimension, {dim} AS item,
+    SUM(IF(d >= @cur_start, amount, 0)) AS revenue,
+    SUM(IF(d < @cur_start, amount, 0)) AS prev_revenue,
+    COUNTIF(d >= @cur_start) AS cur_lines,
+    COUNTIF(d < @cur_start) AS prev_lines
+  FROM lines WHERE {dim} IS NOT NULL GROUP BY {dim}"""
+        for dim in DIMENSIONS)
+    cols = ", ".join(DIMENSIONS)
+    sql = f"""
+WITH lines AS (
+  SELECT occurred_date AS d, amount, {cols}
+  FROM {{business_data}}
+  WHERE {_SCOPE} AND occurred_date BETWEEN @prev_start AND @cur_end
+  {where}
+),
+per_item AS (
+  {per_dim}
+),
+ranked AS (
+  SELECT dimension, item, revenue, prev_revenue, cur_lines, prev_lines,
+    IF(cur_lines > 0, ROW_NUMBER() OVER (PARTITION BY dimension, cur_lines > 0
+                                         ORDER BY revenue DESC, item), NULL) AS rnk,
+    IF(prev_lines > 0, ROW_NUMBER() OVER (PARTITION BY dimension, prev_lines > 0
+                                          ORDER BY prev_revenue DESC, item), NULL) AS prev_rnk,
+    ROW_NUMBER() OVER (PARTITION BY dimension
+                       ORDER BY ABS(revenue - prev_revenue) DESC, item) AS mover_rnk,
+    SUM(IF(cur_lines > 0, 1, 0)) OVER (PARTITION BY dimension) AS n_items
+  FROM per_item
+)
+SELECT dimension, item, revenue, prev_revenue, rnk, prev_rnk, mover_rnk, n_items,
+  SUM(IF(rnk <= CEIL(n_items / 10), revenue, 0)) OVER (PARTITION BY dimension)
+    AS top_decile_revenue,
+  SUM(IF(cur_lines > 0, revenue, 0)) OVER (PARTITION BY dimension) AS dimension_revenue
+FROM ranked
+WHERE TRUE
+QUALIFY rnk <= @top OR mover_rnk <= @movers
+ORDER BY dimension, rnk
+"""
+    return sql, params

@@ -1,0 +1,202 @@
+"""Metrics use cases: answer a view from the snapshot, the cache or the warehouse;
+recompute the default snapshot when a dataset changes; list a tenant's datasets.
+
+Documents (all under `tenants/{tid}/`):
+- `snapshots/{dataset_id}`: the default view, {dataset_id, version, view, range, grain,
+  computed_at, payload}. `payload` is the view as a JSON string, served verbatim:
+  the hot path neither parses nor re-serialises it, and the store never indexes it.
+- `cache/metrics-{hash}`: any other view, keyed by dataset, version and the
+  normalised request, same fields plus `kind: "metrics"`. A new version never
+  matches an old key; the metrics task deletes the old entries.
+
+The dataset's version is read before the warehouse is queried. Ingestion commits rows
+before it bumps the version, so a result is never labelled newer than its data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import errors
+from shared.metrics.view import DEFAULT_TOP, ViewRequest, default_grain
+
+log = logging.getLogger("tidemark.metrics")
+
+MAX_CACHED_BYTES = 900_000  # below Firestore's 1 MiB document limit
+CACHE_SWEEP_LIMIT = 500
+_inflight: dict[str, threading.Lock] = {}
+_inflight_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    payload: str  # the view as JSON, without `source`
+    source: str   # "snapshot" | "cache" | "on_demand"
+    version: int
+
+    def render(self) -> str:
+        """The response body: the stored JSON with `source` added in front."""
+        return '{"source":' + json.dumps(self.source) + "," + self.payload.lstrip()[1:]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**json.loads(self.payload), "source": self.source}
+
+
+def _collections(tenant_id: str) -> tuple[str, str, str]:
+    base = f"tenants/{tenant_id}"
+    return f"{base}/datasets", f"{base}/snapshots", f"{base}/cache"
+
+
+def dataset_version(deps, tenant_id: str, dataset_id: str) -> int:
+    datasets, _, _ = _collections(tenant_id)
+    doc = deps.docs.get(datasets, dataset_id)
+    if doc is None:
+        raise errors.NotFound(f"dataset '{dataset_id}' does not exist",
+                              code="dataset_not_found", details={"field": "dataset"})
+    return int(doc.data.get("version") or 0)
+
+
+def get_metrics(deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
+    """The view a dashboard asked for, from the fastest source that is current."""
+    _, snapshots, cache = _collections(tenant_id)
+    version = dataset_version(deps, tenant_id, req.dataset_id)
+    snap = None
+    if req.is_default or (not req.filters and req.start and req.end):
+        snap = deps.docs.get(snapshots, req.dataset_id)
+        if snap and snap.data.get("version") == version and _snapshot_answers(snap.data, req):
+            return MetricsResult(snap.data["payload"], "snapshot", version)
+    if req.is_default:
+        with _single_flight(f"{tenant_id}/{req.dataset_id}/snapshot/{version}"):
+            snap = deps.docs.get(snapshots, req.dataset_id)
+            if snap and snap.data.get("version") == version:
+                return MetricsResult(snap.data["payload"], "snapshot", version)
+            payload = _compute(deps, tenant_id, req, version)
+            store_snapshot(deps, tenant_id, req.dataset_id, version, payload)
+            return MetricsResult(_dumps(payload), "on_demand", version)
+    key = req.cache_key(version)
+    hit = deps.docs.get(cache, key)
+    if hit and hit.data.get("version") == version:
+        return MetricsResult(hit.data["payload"], "cache", version)
+    with _single_flight(f"{tenant_id}/{key}"):
+        hit = deps.docs.get(cache, key)
+        if hit and hit.data.get("version") == version:
+            return MetricsResult(hit.data["payload"], "cache", version)
+        payload = _compute(deps, tenant_id, req, version)
+        text = _dumps(payload)
+        if len(text) <= MAX_CACHED_BYTES:
+            deps.docs.set(cache, key, {"kind": "metrics", "dataset_id": req.dataset_id,
+                                       "version": version, "view": req.canonical(),
+                                       "created_at": datetime.now(UTC), "payload": text})
+        return MetricsResult(text, "on_demand", version)
+
+
+def recompute_snapshot(deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
+    """The metrics task: refresh the default snapshot for this dataset version, drop
+    cache entries of older versions, then enqueue the forecast task for the version.
+    An older version than the dataset's is superseded (its newer task does the work);
+    a newer one is not visible yet, so the task is retried."""
+    current = dataset_version(deps, tenant_id, dataset_id)
+    if version < current:
+        return {"status": "superseded", "version": version, "current_version": current}
+    if version > current:
+        raise errors.Unavailable("the dataset's new version is not visible yet",
+                                 code="version_not_visible",
+                                 details={"version": version, "current_version": current})
+    _, snapshots, _ = _collections(tenant_id)
+    snap = deps.docs.get(snapshots, dataset_id)
+    status = "unchanged"
+    if not (snap and snap.data.get("version") == version):
+        with _single_flight(f"{tenant_id}/{dataset_id}/snapshot/{version}"):
+            payload = _compute(deps, tenant_id, ViewRequest(dataset_id), version)
+            store_snapshot(deps, tenant_id, dataset_id, version, payload)
+        status = "computed"
+    swept = sweep_cache(deps, tenant_id, dataset_id, version)
+    task = {"tenant_id": tenant_id, "dataset_id": dataset_id, "version": version}
+    ref = deps.tasks.enqueue("forecast", task,
+                             name=f"forecast-{tenant_id}-{dataset_id}-v{version}")
+    return {"status": status, "version": version, "cache_entries_removed": swept,
+            "forecast_task": ref.name}
+
+
+def store_snapshot(deps, tenant_id: str, dataset_id: str, version: int,
+                   payload: dict[str, Any]) -> bool:
+    """Write the snapshot unless a newer version's is already there."""
+    _, snapshots, _ = _collections(tenant_id)
+    doc = {"dataset_id": dataset_id, "version": version,
+           "view": ViewRequest(dataset_id).canonical(), "range": payload.get("range"),
+           "grain": payload.get("grain"), "top": payload.get("top"),
+           "computed_at": datetime.now(UTC), "payload": _dumps(payload)}
+
+    def write(tx) -> bool:
+        existing = tx.get(snapshots, dataset_id)
+        if existing and int(existing.data.get("version") or 0) > version:
+            return False
+        tx.set(snapshots, dataset_id, doc)
+        return True
+    return bool(deps.docs.transaction(write))
+
+
+def sweep_cache(deps, tenant_id: str, dataset_id: str, version: int) -> int:
+    from shared.ports import Filter
+
+    _, _, cache = _collections(tenant_id)
+    removed = 0
+    for doc in deps.docs.query(cache, filters=[Filter("dataset_id", "==", dataset_id)],
+                               limit=CACHE_SWEEP_LIMIT):
+        if doc.data.get("kind") == "metrics" and doc.data.get("version") != version:
+            removed += bool(deps.docs.delete(cache, doc.id))
+    return removed
+
+
+def list_datasets(deps, tenant_id: str) -> list[dict[str, Any]]:
+    datasets, _, _ = _collections(tenant_id)
+    out = [{"id": d.id, "name": d.data.get("name") or d.id,
+            "version": int(d.data.get("version") or 0),
+            "row_count": int(d.data.get("row_count") or 0),
+            "created_at": d.data.get("created_at"), "updated_at": d.data.get("updated_at")}
+           for d in deps.docs.query(datasets, limit=1000)]
+    return sorted(out, key=lambda d: (str(d["name"]).lower(), d["id"]))
+
+
+def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:
+    """Does the stored default view answer this request exactly?"""
+    if req.is_default:
+        return True
+    rng = snap.get("range") or {}
+    if not (req.start and req.end and rng.get("start") == req.start.isoformat()
+            and rng.get("end") == req.end.isoformat()):
+        return False
+    days = (req.end - req.start).days + 1
+    return ((req.grain or default_grain(days)) == snap.get("grain")
+            and (req.top or DEFAULT_TOP) == snap.get("top"))
+
+
+def _compute(deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
+    from shared.metrics.compute import compute_view
+
+    return compute_view(deps.warehouse, tenant_id, req, version=version,
+                        parallel=not deps.local)
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+
+@contextmanager
+def _single_flight(key: str) -> Iterator[None]:
+    """One computation per key at a time in this instance; the others wait and then
+    find the stored result."""
+    with _inflight_guard:
+        lock = _inflight.setdefault(key, threading.Lock())
+    with lock:
+        yield
+    with _inflight_guard:
+        if _inflight.get(key) is lock and not lock.locked():
+            del _inflight[key]

@@ -1,0 +1,241 @@
+"""What a metrics request asks for: validation of the query string, defaults, and the
+three comparison periods (current, previous of equal length, same period a year ago).
+
+Every user-supplied name is checked against the canonical schema here, before any
+SQL is built; values only ever travel as query parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from shared import errors
+from shared.schema import BUSINESS_DATA, DIMENSIONS
+
+GRAINS = ("day", "week", "month")
+DEFAULT_TOP = 10
+MAX_TOP = 100
+DEFAULT_WINDOW_DAYS = 90
+MAX_FILTER_VALUES = 50
+MAX_VALUE_LENGTH = 256
+MAX_SERIES_POINTS = 5000
+_DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_CONTROL_KEYS = ("dataset", "start", "end", "grain", "top")
+_COLUMNS = {c.name for c in BUSINESS_DATA}
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """A validated request; None means "use the default"."""
+
+    dataset_id: str
+    start: date | None = None
+    end: date | None = None
+    grain: str | None = None
+    top: int | None = None
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def is_default(self) -> bool:
+        """The view the metrics task precomputes: whole dataset, default everything."""
+        return (self.start is None and self.end is None and not self.filters
+                and self.grain in (None, default_grain(DEFAULT_WINDOW_DAYS))
+                and self.top in (None, DEFAULT_TOP))
+
+    def canonical(self) -> dict[str, Any]:
+        return {"start": _iso(self.start), "end": _iso(self.end), "grain": self.grain,
+                "top": self.top,
+                "filters": {k: sorted(v) for k, v in sorted(self.filters.items())}}
+
+    def cache_key(self, version: int) -> str:
+        raw = json.dumps({"dataset": self.dataset_id, "version": version,
+                          "view": self.canonical()}, sort_keys=True, separators=(",", ":"))
+        return "metrics-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Inclusive date ranges. `previous` has the same length and ends the day before
+    `start`; `year_ago` is the same calendar dates one year earlier (29 February
+    maps to 28 February)."""
+
+    start: date
+    end: date
+    prev_start: date
+    prev_end: date
+    ya_start: date
+    ya_end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def default_grain(days: int) -> str:
+    if days <= 92:
+        return "day"
+    if days <= 731:
+        return "week"
+    return "month"
+
+
+def year_before(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def periods(start: date, end: date) -> Periods:
+    length = (end - start).days + 1
+    prev_end = start - timedelta(days=1)
+    return Periods(start, end, prev_end - timedelta(days=length - 1), prev_end,
+                   year_before(start), year_before(end))
+
+
+def resolve_range(req: ViewRequest, first: date | None, last: date | None
+                  ) -> tuple[date, date] | None:
+    """The date range a request covers, given the dataset's first and last dates.
+    Defaults: the last 90 days that have data (never before the first day of data);
+    with only `start`, up to the last day of data; with only `end`, the 90 days to it.
+    None when the dataset is empty and no explicit range was given."""
+    end = req.end or last
+    if end is None:
+        return None
+    start = req.start
+    if start is None:
+        start = end - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+        if first is not None and req.end is None and first > start:
+            start = first
+    if start > end:
+        if req.start is not None and req.end is None:
+            end = start  # only start given and it lies after the data: an empty view
+        else:
+            raise errors.InvalidInput("start must not be after end", code="invalid_range",
+                                      details={"field": "start", "start": start.isoformat(),
+                                               "end": end.isoformat()})
+    return start, end
+
+
+def parse_request(args: Mapping[str, Any] | Any) -> ViewRequest:
+    """Validate a query string (a werkzeug MultiDict or a plain mapping of lists)."""
+    multi = _as_lists(args)
+    for key, values in multi.items():
+        if key in _CONTROL_KEYS and len(values) > 1:
+            raise _bad(key, f"'{key}' may be given only once", "repeated_parameter")
+    dataset = _one(multi, "dataset")
+    if not dataset:
+        raise _bad("dataset", "the 'dataset' parameter is required", "missing_parameter")
+    if not _DATASET_ID.match(dataset):
+        raise _bad("dataset", "'dataset' is not a valid dataset id", "invalid_parameter")
+    start, end = _date(multi, "start"), _date(multi, "end")
+    if start and end and start > end:
+        raise errors.InvalidInput("start must not be after end", code="invalid_range",
+                                  details={"field": "start", "start": start.isoformat(),
+                                           "end": end.isoformat()})
+    grain = _one(multi, "grain")
+    if grain is not None and grain not in GRAINS:
+        raise _bad("grain", f"'grain' must be one of {', '.join(GRAINS)}", "invalid_parameter",
+                   allowed=list(GRAINS))
+    top = _top(multi)
+    filters: dict[str, tuple[str, ...]] = {}
+    for key, values in multi.items():
+        if key in _CONTROL_KEYS:
+            continue
+        if key not in DIMENSIONS:
+            why = ("is a column but not a filterable dimension" if key in _COLUMNS
+                   else "is not a known parameter or dimension")
+            raise _bad(key, f"'{key}' {why}", "unknown_filter", allowed=list(DIMENSIONS))
+        clean = tuple(sorted({_filter_value(key, v) for v in values}))
+        if len(clean) > MAX_FILTER_VALUES:
+            raise _bad(key, f"at most {MAX_FILTER_VALUES} values per dimension",
+                       "too_many_values", limit=MAX_FILTER_VALUES)
+        filters[key] = clean
+    if start and end:
+        check_points(start, end, grain or default_grain((end - start).days + 1))
+    return ViewRequest(dataset, start, end, grain, top, filters)
+
+
+def check_points(start: date, end: date, grain: str) -> None:
+    days = (end - start).days + 1
+    points = {"day": days, "week": days // 7 + 2, "month": days // 28 + 2}[grain]
+    if points > MAX_SERIES_POINTS:
+        raise _bad("grain", f"the range is too long for grain '{grain}'", "range_too_long",
+                   limit_points=MAX_SERIES_POINTS)
+
+
+def _as_lists(args: Any) -> dict[str, list[str]]:
+    if hasattr(args, "lists"):
+        return {k: list(v) for k, v in args.lists()}
+    out: dict[str, list[str]] = {}
+    for k, v in dict(args).items():
+        out[k] = [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)]
+    return out
+
+
+def _one(multi: Mapping[str, Sequence[str]], key: str) -> str | None:
+    values = multi.get(key)
+    if not values:
+        return None
+    value = values[0].strip()
+    return value or None
+
+
+def _date(multi: Mapping[str, Sequence[str]], key: str) -> date | None:
+    raw = _one(multi, key)
+    if raw is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _bad(key, f"'{key}' must be a date as YYYY-MM-DD", "invalid_date",
+                   value=raw[:40]) from None
+
+
+def _top(multi: Mapping[str, Sequence[str]]) -> int | None:
+    raw = _one(multi, "top")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
+        raise _bad("top", f"'top' must be an integer from 1 to {MAX_TOP}", "invalid_parameter")
+    return int(raw)
+
+
+def _filter_value(key: str, value: str) -> str:
+    if value == "" or len(value) > MAX_VALUE_LENGTH:
+        raise _bad(key, f"values of '{key}' must be 1 to {MAX_VALUE_LENGTH} characters",
+                   "invalid_filter_value")
+    return value
+
+
+def _bad(field_name: str, message: str, code: str, **details: Any) -> errors.InvalidInput:
+    return errors.InvalidInput(message, code=code, details={"field": field_name, **details})
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+_TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def parse_task_payload(payload: Mapping[str, Any]) -> tuple[str, str, int]:
+    """{"tenant_id", "dataset_id", "version"} of a metrics task; InvalidInput (a
+    permanent failure: the queue does not retry it) when malformed."""
+    tenant_id, dataset_id = payload.get("tenant_id"), payload.get("dataset_id")
+    version = payload.get("version")
+    if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
+        raise _bad("tenant_id", "'tenant_id' is missing or malformed", "invalid_payload")
+    if not isinstance(dataset_id, str) or not _DATASET_ID.match(dataset_id):
+        raise _bad("dataset_id", "'dataset_id' is missing or malformed", "invalid_payload")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _bad("version", "'version' must be a positive integer", "invalid_payload")
+    return tenant_id, dataset_id, version
