@@ -1,0 +1,77 @@
+locals {
+  # <prefix>-<environment>: the stem of every resource name in this environment.
+  prefix = "${var.name_prefix}-${var.environment}"
+
+  labels = {
+    app         = "tidemark"
+    environment = var.environment
+    managed-by  = "terraform"
+  }
+
+  hosting_site_id = var.hosting_site_id != "" ? var.hosting_site_id : "${var.project_id}-${var.environment}"
+
+  # The web app's origins: the only ones a browser may PUT an upload from.
+  hosting_origins = concat(
+    ["https://${local.hosting_site_id}.web.app", "https://${local.hosting_site_id}.firebaseapp.com"],
+    var.extra_cors_origins,
+  )
+
+  # Function source folders (functions/<name>/) -> packaged zip.
+  function_sources = toset(["auth", "upload", "metrics", "predict"])
+
+  # Python runtime of every function; matches requires-python and the CI image.
+  runtime = "python311"
+
+  # Settings every function reads (shared/settings.py, prefix TIDEMARK_). Each function
+  # gets these, the sets below that its code needs, and its own names (functions.tf).
+  common_environment = {
+    TIDEMARK_BACKEND            = "gcp"
+    TIDEMARK_ENVIRONMENT        = var.environment
+    TIDEMARK_LOG_LEVEL          = var.log_level
+    TIDEMARK_GCP_PROJECT        = var.project_id
+    TIDEMARK_GCP_REGION         = var.region
+    TIDEMARK_FIRESTORE_DATABASE = google_firestore_database.main.name
+    TIDEMARK_SECRET_PREFIX      = local.prefix
+    TIDEMARK_JWT_ISSUER         = "tidemark-${var.environment}"
+    TIDEMARK_JWT_AUDIENCE       = "tidemark-api"
+    TIDEMARK_MAX_REQUEST_BYTES  = "1048576"
+    # Every request reaches the code through Google's front end, so the caller's address
+    # is an X-Forwarded-For hop, not the socket peer (shared/authz.py).
+    TIDEMARK_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
+    # Overridden to "true" for the auth function alone: it alone reads the private keys.
+    TIDEMARK_CAN_SIGN_TOKENS = "false"
+  }
+
+  # For the functions that query or load the warehouse.
+  warehouse_environment = {
+    TIDEMARK_WAREHOUSE_DATASET = google_bigquery_dataset.warehouse.dataset_id
+    TIDEMARK_WAREHOUSE_TABLE   = google_bigquery_table.business_data.table_id
+    TIDEMARK_BQ_LOCATION       = google_bigquery_dataset.warehouse.location
+  }
+
+  # For the functions that enqueue tasks (the target URL is added per function).
+  tasks_environment = {
+    TIDEMARK_TASKS_LOCATION          = google_cloud_tasks_queue.metrics.location
+    TIDEMARK_TASKS_QUEUE_METRICS     = google_cloud_tasks_queue.metrics.name
+    TIDEMARK_TASKS_QUEUE_FORECAST    = google_cloud_tasks_queue.forecast.name
+    TIDEMARK_TASKS_SERVICE_ACCOUNT   = google_service_account.tasks.email
+    TIDEMARK_TASK_DISPATCH_TIMEOUT_S = tostring(local.task_timeout_seconds)
+  }
+
+  # For the upload function (signed URLs and ingest).
+  uploads_environment = {
+    TIDEMARK_UPLOADS_BUCKET          = google_storage_bucket.uploads.name
+    TIDEMARK_SIGNING_SERVICE_ACCOUNT = google_service_account.function["upload"].email
+    TIDEMARK_MAX_UPLOAD_BYTES        = tostring(2 * 1024 * 1024 * 1024)
+    TIDEMARK_SIGNED_URL_TTL_S        = "900"
+    TIDEMARK_MAX_REJECT_SHARE        = "0.2"
+    # Longer than an ingest may run, so a redelivered event never takes over a live one.
+    TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_timeout_seconds + 60)
+  }
+
+  # Task functions answer within the queue's dispatch deadline (and so their timeout).
+  task_timeout_seconds = 600
+
+  # The longest an event-triggered function may run.
+  ingest_timeout_seconds = 540
+}

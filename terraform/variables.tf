@@ -1,0 +1,159 @@
+variable "project_id" {
+  description = "Google Cloud project that hosts one Tidemark environment."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a valid project ID (6-30 lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the uploads bucket, the task queues and the finalize trigger."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1."
+  }
+}
+
+variable "environment" {
+  description = "Deployment environment; part of every resource name."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of dev, staging, prod."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (resources are named <prefix>-<environment>-<role>)."
+  type        = string
+  default     = "tidemark"
+
+  validation {
+    # Service account ids are at most 30 characters: <prefix>-staging-builder must fit.
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.name_prefix))
+    error_message = "name_prefix must be 2-12 lowercase letters or digits, starting with a letter."
+  }
+}
+
+variable "bq_location" {
+  description = "BigQuery dataset location (multi-region or region)."
+  type        = string
+  default     = "EU"
+
+  validation {
+    condition     = length(var.bq_location) > 0
+    error_message = "bq_location must not be empty."
+  }
+}
+
+variable "firestore_location" {
+  description = "Firestore database location (for example eur3, nam5 or a region). Fixed once created."
+  type        = string
+  default     = "eur3"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]+$", var.firestore_location))
+    error_message = "firestore_location must be a Firestore location id such as eur3."
+  }
+}
+
+variable "hosting_site_id" {
+  description = "Firebase Hosting site id (globally unique). Empty: <project_id>-<environment>."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.hosting_site_id == "" || can(regex("^[a-z0-9][a-z0-9-]{4,61}[a-z0-9]$", var.hosting_site_id))
+    error_message = "hosting_site_id must be 6-63 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "extra_cors_origins" {
+  description = "Further origins (custom domains of the web app) allowed to PUT uploads."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.extra_cors_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "Each extra CORS origin must be an https origin without a path."
+  }
+}
+
+variable "functions_build_dir" {
+  description = "Directory holding the packaged function zips (scripts/package_functions.py output), relative to this directory."
+  type        = string
+  default     = "../build/functions"
+}
+
+variable "log_level" {
+  description = "Log level of every function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "max_instances" {
+  description = "Upper bound on instances per HTTP API function (a cost and abuse ceiling)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 1000
+    error_message = "max_instances must be between 1 and 1000."
+  }
+}
+
+variable "staging_retention_days" {
+  description = "Days before intermediate ingest files under staging/ in the uploads bucket are deleted."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.staging_retention_days >= 1
+    error_message = "staging_retention_days must be at least 1."
+  }
+}
+
+variable "rejected_retention_days" {
+  description = "Days before quarantined rows under rejected/ in the uploads bucket are deleted."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.rejected_retention_days >= 1
+    error_message = "rejected_retention_days must be at least 1."
+  }
+}
+
+variable "key_rotation_members" {
+  description = "IAM members (for example group:ops@example.com) allowed to rotate the JWT signing keys with `tidemark keys rotate`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.key_rotation_members : can(regex("^(user|group|serviceAccount):", m))])
+    error_message = "Each member must start with user:, group: or serviceAccount:."
+  }
+}
+
+variable "trusted_proxy_hops" {
+  description = "X-Forwarded-For entries, counted from the right, appended by Google's front ends before a request reaches a function; the one at this position is the caller's address for rate limits (docs/operations.md, \"Client addresses\")."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 5
+    error_message = "trusted_proxy_hops must be between 0 and 5."
+  }
+}

@@ -1,0 +1,191 @@
+"""scripts/package_functions.py: each function's deployable source, reproducibly, with
+only the dependencies it needs."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from shared.catalog import ENTRY_POINTS
+from tests.infra.terraform_config import ROOT
+
+FUNCTIONS = sorted({ep.function for ep in ENTRY_POINTS})
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("package_functions",
+                                                  ROOT / "scripts" / "package_functions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PKG = _script()
+PROJECT = PKG.load_pyproject()
+
+
+def _names(requirements: str) -> set[str]:
+    return {canonicalize_name(Requirement(line).name)
+            for line in requirements.splitlines() if line and not line.startswith("#")}
+
+
+def _extra(name: str) -> set[str]:
+    return {canonicalize_name(Requirement(r).name)
+            for r in PROJECT["optional-dependencies"][name]}
+
+
+def _snapshot(dest: Path) -> Path:
+    """A frozen copy of the sources, so the comparisons below see one version."""
+    for part in ("shared", "functions"):
+        shutil.copytree(ROOT / part, dest / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory) -> Path:
+    return _snapshot(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, src) -> Path:
+    out = tmp_path_factory.mktemp("functions")
+    for name in FUNCTIONS:
+        PKG.package(name, out, project=PROJECT, root=src)
+    return out
+
+
+def test_every_function_in_the_catalog_is_packaged(built, src):
+    assert PKG.function_names() == FUNCTIONS
+    for name in FUNCTIONS:
+        assert (built / f"{name}.zip").is_file()
+        assert (built / name / "main.py").read_bytes() == (
+            src / "functions" / name / "main.py").read_bytes()
+        assert (built / name / "shared" / "__init__.py").is_file()
+
+
+def test_same_sources_give_the_same_bytes(built, src, tmp_path):
+    for name in FUNCTIONS:
+        again = PKG.package(name, tmp_path, project=PROJECT, root=src)
+        assert again.read_bytes() == (built / f"{name}.zip").read_bytes(), name
+
+
+def test_a_changed_source_changes_the_zip(tmp_path):
+    root = _snapshot(tmp_path / "repo")
+    first = PKG.package("auth", tmp_path / "a", project=PROJECT, root=root).read_bytes()
+    with (root / "functions" / "auth" / "main.py").open("a") as f:
+        f.write("\n# changed\n")
+    second = PKG.package("auth", tmp_path / "b", project=PROJECT, root=root).read_bytes()
+    assert hashlib.md5(first).digest() != hashlib.md5(second).digest()  # noqa: S324
+
+
+def test_zip_entries_are_sorted_with_fixed_metadata_and_no_bytecode(built, src):
+    for name in FUNCTIONS:
+        with zipfile.ZipFile(built / f"{name}.zip") as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            assert names == sorted(names)
+            assert "main.py" in names and "requirements.txt" in names
+            assert "shared/catalog.py" in names
+            assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+            assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+            assert {i.external_attr >> 16 for i in infos} == {0o100644}
+            assert zf.read("main.py") == (src / "functions" / name / "main.py").read_bytes()
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_requirements_are_core_plus_own_extra_plus_its_gcp_clients(built, name):
+    have = _names((built / name / "requirements.txt").read_text())
+    core = {canonicalize_name(Requirement(r).name) for r in PROJECT["dependencies"]}
+    own = _extra(name)
+    gcp = {canonicalize_name(c) for c in PKG.GCP_CLIENTS[name]}
+    assert gcp <= _extra("gcp")
+    assert have == core | own | gcp
+    others = set().union(*(_extra(e) for e in ("auth", "upload", "metrics", "predict",
+                                               "local", "dev")))
+    assert not (have - core - own - gcp) & others
+    assert "tidemark" not in have
+
+
+def test_auth_ships_no_data_science_or_warehouse_libraries(built):
+    have = _names((built / "auth" / "requirements.txt").read_text())
+    assert not have & {"pandas", "numpy", "scikit-learn", "pyarrow", "google-cloud-bigquery",
+                       "duckdb"}
+
+
+def test_requirements_keep_the_declared_version_ranges(built):
+    declared = {canonicalize_name(Requirement(r).name): Requirement(r).specifier
+                for r in PROJECT["dependencies"]}
+    for name in FUNCTIONS:
+        for line in (built / name / "requirements.txt").read_text().splitlines()[1:]:
+            req = Requirement(line)
+            key = canonicalize_name(req.name)
+            if key in declared:
+                assert declared[key] == req.specifier, (name, line)
+
+
+def test_lock_pins_to_the_installed_versions(tmp_path):
+    PKG.package("auth", tmp_path, project=PROJECT, pin=True)
+    lines = (tmp_path / "auth" / "requirements.txt").read_text().splitlines()[1:]
+    assert lines
+    for line in lines:
+        req = Requirement(line)
+        (spec,) = list(req.specifier)
+        assert spec.operator == "=="
+        from importlib.metadata import version
+        assert spec.version == version(req.name)
+
+
+def test_unknown_extra_is_an_error():
+    with pytest.raises(PKG.PackagingError):
+        PKG.requirements_for("nonexistent", PROJECT)
+
+
+def test_cli_rejects_an_unknown_function(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "package_functions.py"),
+                             "--only", "nope", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "unknown function" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_package_imports_in_a_clean_virtualenv(built, tmp_path, name):
+    """Only requirements.txt is installed: main.py must import, expose its entry points,
+    and (for auth) not pull in the heavy libraries."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--prefer-binary",
+         "-r", str(built / name / "requirements.txt")],
+        capture_output=True, text=True, timeout=1200, env=env)
+    assert install.returncode == 0, install.stderr[-3000:]
+    targets = [ep.target for ep in ENTRY_POINTS if ep.function == name]
+    probe = (
+        "import json, sys, main\n"
+        f"targets = {targets!r}\n"
+        "missing = [t for t in targets if not callable(getattr(main, t, None))]\n"
+        "heavy = sorted(m for m in ('pandas', 'sklearn', 'numpy', 'google.cloud.bigquery',"
+        " 'duckdb', 'pyarrow') if m in sys.modules)\n"
+        "print(json.dumps({'missing': missing, 'heavy': heavy}))\n")
+    result = subprocess.run([str(py), "-c", probe], cwd=built / name,
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["missing"] == []
+    assert report["heavy"] == [], f"{name} imports {report['heavy']} at import time"
