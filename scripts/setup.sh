@@ -41,7 +41,12 @@ if [[ -f frontend/package.json ]] && command -v npm >/dev/null; then
 fi
 
 if [[ $MODE == "--test" ]]; then
-  if [[ -x scripts/emulators/install.sh ]] || [[ -f scripts/emulators/install.sh ]]; then
-    bash scripts/emulators/install.sh
+  bash scripts/emulators/install.sh
+  # checkov pins many packages of its own: it lives in its own virtualenv.
+  CHECKOV_VENV=.emulators/checkov/venv
+  if [[ ! -x $CHECKOV_VENV/bin/checkov ]]; then
+    echo "setup: installing checkov"
+    "$PY" -m venv "$CHECKOV_VENV"
+    "$CHECKOV_VENV/bin/python" -m pip install --quiet 'checkov>=3.2,<4'
   fi
 fi
