@@ -8,6 +8,7 @@ takes the pytest `request` and registers its own cleanup.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import socket
@@ -91,39 +92,65 @@ def local_secretstore(request):
 
 def gcp_blobstore(request):
     cls = _import("shared.adapters.gcp.gcs", "GcsBlobStore")
-    _emulator("STORAGE_EMULATOR_HOST", "Cloud Storage (fake-gcs-server)")
-    return cls(project=os.environ.get("TIDEMARK_GCP_PROJECT", "tidemark-test"))
+    from tests import emulators
+
+    emu = emulators.shared_emulator(request, "gcs")
+    client = emulators.storage_client(emu)
+    if client.lookup_bucket(BLOB_BUCKET) is None:
+        from google.api_core.exceptions import Conflict
+
+        with contextlib.suppress(Conflict):  # created meanwhile
+            client.create_bucket(BLOB_BUCKET)
+    return cls(project=emulators.PROJECT, client=client,
+               signing_credentials=emulators.signing_credentials())
 
 
 def gcp_warehouse(request):
     cls = _import("shared.adapters.gcp.bigquery", "BigQueryWarehouse")
-    _emulator("BIGQUERY_EMULATOR_HOST", "BigQuery")
-    return cls(project=os.environ.get("TIDEMARK_GCP_PROJECT", "tidemark-test"),
-               dataset="tidemark", location="EU")
+    from tests import emulators
+
+    emu = emulators.shared_emulator(request, "bigquery")
+    return cls(project=emulators.PROJECT, dataset="tidemark", location="EU",
+               client=emulators.bigquery_client(emu))
 
 
 def gcp_documentstore(request):
     cls = _import("shared.adapters.gcp.firestore", "FirestoreDocumentStore")
-    _emulator("FIRESTORE_EMULATOR_HOST", "Firestore")
-    return cls(project=os.environ.get("TIDEMARK_GCP_PROJECT", "tidemark-test"),
-               database="(default)")
+    from tests import emulators
+
+    emu = emulators.shared_emulator(request, "firestore")
+    # Tests use collections of their own (random tenant ids), so the emulator is not
+    # reset between them.
+    return cls(project=emulators.PROJECT, database="(default)",
+               client=emulators.firestore_client(emu))
 
 
 def gcp_taskqueue(request):
     cls = _import("shared.adapters.gcp.cloud_tasks", "CloudTasksQueue")
-    _emulator("CLOUD_TASKS_EMULATOR_HOST", "Cloud Tasks")
-    return cls(project=os.environ.get("TIDEMARK_GCP_PROJECT", "tidemark-test"),
-               location="europe-west1", queues={"metrics": "metrics", "forecast": "forecast"},
+    from tests import emulators
+
+    emu = emulators.shared_emulator(request, "tasks")
+    # Port 9 (discard) refuses connections: dispatched tasks just fail and are retried.
+    return cls(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
+               queues={q: q for q in emulators.TASK_QUEUES},
                target_urls={"metrics": "http://127.0.0.1:9/tasks/metrics",
                             "forecast": "http://127.0.0.1:9/tasks/forecast"},
-               service_account="tasks@tidemark-test.iam.gserviceaccount.com")
+               service_account="tasks@tidemark-test.iam.gserviceaccount.com",
+               client=emulators.tasks_client(emu))
 
 
 def gcp_secretstore(request):
-    # Secret Manager has no emulator: the adapter is tested against a fake of the
-    # client interface, supplied here by the gcp adapter's author.
-    _import("shared.adapters.gcp.secret_manager", "SecretManagerStore")
-    emulator_missing("Secret Manager has no emulator; fake client not wired in yet")
+    # Secret Manager has no emulator: the adapter runs against an in-process fake of
+    # the client's interface, seeded with the secrets terraform and the deploy create.
+    import secrets as pysecrets
+
+    cls = _import("shared.adapters.gcp.secret_manager", "SecretManagerStore")
+    from tests import emulators
+
+    fake = emulators.FakeSecretManagerClient(emulators.PROJECT)
+    for name in ("task-secret", "blob-signing-key"):
+        fake.seed(f"tidemark-{name}", pysecrets.token_bytes(32))
+    return cls(project=emulators.PROJECT, prefix="tidemark", client=fake)
 
 
 LOCAL = {"blobstore": local_blobstore, "warehouse": local_warehouse,

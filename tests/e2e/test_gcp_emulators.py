@@ -1,0 +1,186 @@
+"""The upload path on the GCP adapters, end to end on the emulators:
+
+signed URL (GcsBlobStore) -> PUT into fake-gcs-server -> finalize event published to
+the Pub/Sub emulator -> pulled and turned into the CloudEvent Eventarc would deliver ->
+functions/upload/main.py `ingest_finalized` -> upload record in Firestore, rows in
+BigQuery.
+
+Secret Manager has no emulator: the Deps get the in-process fake client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+import pytest
+import requests
+
+from tests import emulators
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+BUCKET = "tidemark-uploads"
+TOPIC = "gcs-finalize"
+CSV = (b"order_date,order_id,customer,region,product,quantity,sales\n"
+       b"2024-01-02,o1,alice,north,widget,2,19.90\n"
+       b"2024-01-03,o2,bob,south,gadget,1,5.00\n"
+       b"2024-01-04,o3,carol,north,widget,3,29.85\n")
+
+
+@pytest.fixture(scope="module")
+def events(request):
+    """fake-gcs-server publishing finalize events to a Pub/Sub emulator topic, and a
+    subscription to pull them from."""
+    pubsub = emulators.shared_emulator(request, "pubsub")
+    if emulators.missing("gcs"):
+        from tests.conftest import emulator_missing
+
+        emulator_missing(emulators.missing("gcs"))
+    publisher, subscriber = emulators.pubsub_clients(pubsub)
+    topic = publisher.topic_path(emulators.PROJECT, TOPIC)
+    sub = subscriber.subscription_path(emulators.PROJECT, f"ingest-{uuid.uuid4().hex[:8]}")
+    publisher.create_topic(request={"name": topic})
+    subscriber.create_subscription(request={"name": sub, "topic": topic})
+    try:
+        gcs = emulators.start_gcs(pubsub=pubsub, topic=TOPIC)
+    except emulators.EmulatorFailed as exc:
+        pytest.fail(str(exc))
+    storage = emulators.storage_client(gcs)
+    storage.create_bucket(BUCKET)
+    yield {"gcs": gcs, "storage": storage, "subscriber": subscriber, "subscription": sub}
+    gcs.stop()
+    subscriber.close()
+
+
+@pytest.fixture
+def gcp_deps(events, request, tmp_path):
+    """A Deps on the gcp adapters, each on its emulator, installed as get_deps()."""
+    from shared.adapters.gcp.bigquery import BigQueryWarehouse
+    from shared.adapters.gcp.cloud_tasks import CloudTasksQueue
+    from shared.adapters.gcp.firestore import FirestoreDocumentStore
+    from shared.adapters.gcp.gcs import GcsBlobStore
+    from shared.adapters.gcp.secret_manager import SecretManagerStore
+    from shared.bootstrap import Deps, override
+    from shared.settings import Settings
+
+    firestore = emulators.shared_emulator(request, "firestore")
+    bigquery = emulators.shared_emulator(request, "bigquery")
+    tasks = emulators.shared_emulator(request, "tasks")
+    settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
+                        data_dir=tmp_path / "data", warehouse_dataset="tidemark_e2e",
+                        tasks_location=emulators.TASK_LOCATION,
+                        metrics_task_url="http://127.0.0.1:9/metrics_task",
+                        forecast_task_url="http://127.0.0.1:9/forecast_task")
+    deps = Deps(
+        settings,
+        blobs=GcsBlobStore(client=events["storage"],
+                           signing_credentials=emulators.signing_credentials()),
+        docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
+        warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset="tidemark_e2e",
+                                    client=emulators.bigquery_client(bigquery)),
+        tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
+                              queues={q: q for q in emulators.TASK_QUEUES},
+                              target_urls={"metrics": settings.metrics_task_url,
+                                           "forecast": settings.forecast_task_url},
+                              service_account="", client=emulators.tasks_client(tasks)),
+        secrets=SecretManagerStore(emulators.PROJECT,
+                                   client=emulators.FakeSecretManagerClient()))
+    with override(deps):
+        yield deps
+
+
+def pull_finalize_event(events, object_name: str, timeout_s: float = 30.0) -> dict:
+    """The Pub/Sub message fake-gcs-server published for object_name, acknowledged."""
+    import time
+
+    subscriber, sub = events["subscriber"], events["subscription"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        resp = subscriber.pull(request={"subscription": sub, "max_messages": 10},
+                               timeout=5.0)
+        if resp.received_messages:
+            subscriber.acknowledge(request={"subscription": sub, "ack_ids": [
+                m.ack_id for m in resp.received_messages]})
+        for received in resp.received_messages:
+            msg = received.message
+            if msg.attributes.get("objectId") == object_name:
+                return {"id": msg.message_id, "attributes": dict(msg.attributes),
+                        "data": json.loads(msg.data)}
+    raise AssertionError(f"no finalize event for {object_name} within {timeout_s}s")
+
+
+def to_cloud_event(message: dict):
+    """What Eventarc delivers for a GCS notification: a
+    google.cloud.storage.object.v1.finalized CloudEvent carrying the object resource."""
+    from cloudevents.http import CloudEvent
+
+    obj, attrs = message["data"], message["attributes"]
+    assert attrs["eventType"] == "OBJECT_FINALIZE"
+    return CloudEvent({
+        "id": message["id"], "specversion": "1.0",
+        "type": "google.cloud.storage.object.v1.finalized",
+        "source": f"//storage.googleapis.com/projects/_/buckets/{attrs['bucketId']}",
+        "subject": f"objects/{attrs['objectId']}",
+        "time": obj.get("updated") or obj.get("timeCreated"),
+        "datacontenttype": "application/json",
+    }, obj)
+
+
+def deliver(event) -> int:
+    """POST the CloudEvent to ingest_finalized as functions-framework serves it."""
+    from cloudevents.conversion import to_structured
+    from functions_framework import create_app
+
+    app = create_app("ingest_finalized", str(ROOT / "functions/upload/main.py"), "cloudevent")
+    headers, body = to_structured(event)
+    return app.test_client().post("/", headers=headers, data=body).status_code
+
+
+def test_signed_upload_reaches_ingest_through_pubsub(events, gcp_deps, caplog):
+    from shared import uploads
+    from shared.authz import Principal
+
+    tenant = f"t_{uuid.uuid4().hex[:10]}"
+    principal = Principal(user_id="u_e2e", tenant_id=tenant, role="analyst",
+                          email="e2e@example.com")
+    created = uploads.create_upload(gcp_deps, principal, {
+        "filename": "sales.csv", "size_bytes": len(CSV), "content_type": "text/csv",
+        "dataset_name": "Sales"})
+    upload = created["upload"]
+    assert created["method"] == "PUT"
+    assert created["headers"]["x-goog-content-length-range"] == f"1,{len(CSV)}"
+
+    # The browser's PUT, with exactly the headers the URL was signed for.
+    put = requests.put(created["upload_url"], data=CSV, headers=created["headers"], timeout=30)
+    assert put.status_code == 200, put.text
+
+    message = pull_finalize_event(events, upload["object_name"])
+    assert message["attributes"]["bucketId"] == BUCKET
+    assert int(message["data"]["size"]) == len(CSV)
+    event = to_cloud_event(message)
+
+    with caplog.at_level(logging.INFO, logger="tidemark.ingest"):
+        assert deliver(event) == 200
+    with gcp_deps.blobs.open(BUCKET, upload["object_name"],
+                             generation=message["attributes"]["objectGeneration"]) as fh:
+        assert fh.read() == CSV
+
+    # Ingestion outcome, read back from Firestore and BigQuery.
+    record = gcp_deps.docs.get(uploads.uploads_path(tenant), upload["id"])
+    assert record is not None
+    assert record.data["status"] == "loaded", record.data.get("error")
+    assert record.data["generation"] == message["attributes"]["objectGeneration"]
+    rows = gcp_deps.warehouse.query(
+        "SELECT COUNT(*) AS n, SUM(quantity) AS q FROM {business_data} "
+        "WHERE tenant_id = @t AND upload_id = @u", {"t": tenant, "u": upload["id"]})
+    assert rows == [{"n": 3, "q": 6.0}]
+
+    # A re-delivered event changes nothing.
+    assert deliver(event) == 200
+    again = gcp_deps.warehouse.query(
+        "SELECT COUNT(*) AS n FROM {business_data} WHERE tenant_id = @t", {"t": tenant})
+    assert again == [{"n": 3}]
+
