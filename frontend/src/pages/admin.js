@@ -1,0 +1,122 @@
+import { api } from "../api.js";
+import { emptyState, errorBox, field, h, loadingState, replace, showFieldErrors } from "../dom.js";
+import { dateTime, titleCase } from "../format.js";
+import * as session from "../session.js";
+
+const ROLES = [["viewer", "Viewer — reads the dashboard"], ["analyst", "Analyst — also uploads data"],
+  ["admin", "Admin — also manages users"]];
+
+export function render(main) {
+  const list = h("div", {}, loadingState("Loading users…"));
+  const status = h("div", { class: "form-status" });
+  const invited = h("div", { "aria-live": "polite" });
+  const roleSelect = h("select", { name: "role" }, ROLES.map(([v, l]) => h("option", { value: v, text: l })));
+  roleSelect.value = "analyst";
+  const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Invite" });
+  const form = h("form", { class: "card form", novalidate: true, dataset: { form: "invite" } },
+    h("h2", { text: "Invite a colleague" }),
+    field({ label: "Email", name: "email", type: "email", autocomplete: "off", required: true }),
+    field({ label: "Role", name: "role", control: roleSelect }),
+    field({ label: "Password (optional)", name: "password", type: "password", autocomplete: "new-password",
+      hint: "Leave empty to get a one-time invite code to pass on instead." }),
+    status, submit, invited);
+  let stopped = false;
+
+  main.append(h("section", { class: "page" },
+    h("h1", { text: "Users" }),
+    h("p", { class: "lead", text: `Everyone with access to ${session.current().tenant?.name ?? "your organisation"}.` }),
+    h("div", { class: "grid-admin" }, list, form)));
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    const body = { email: String(data.email ?? "").trim(), role: data.role };
+    if (data.password) body.password = String(data.password);
+    if (!body.email) {
+      showFieldErrors(form, { details: { fields: { email: ["is required"] } } });
+      return;
+    }
+    replace(status);
+    replace(invited);
+    submit.disabled = true;
+    try {
+      const resp = await api("/api/auth/users", { method: "POST", body });
+      showFieldErrors(form, {});
+      form.reset();
+      roleSelect.value = "analyst";
+      if (resp.invite?.token) {
+        const link = `${location.origin}/invite?token=${encodeURIComponent(resp.invite.token)}`;
+        replace(invited, h("div", { class: "alert alert-ok", dataset: { invite: "" } },
+          h("p", { text: `${resp.user.email} is invited. Send them this one-time link (it is shown only now):` }),
+          h("p", {}, h("input", { type: "text", readonly: true, value: link, class: "copy",
+            "aria-label": "Invite link", onfocus: (ev) => ev.target.select() })),
+          resp.invite.expires_at && h("p", { class: "small", text: `Valid until ${dateTime(resp.invite.expires_at)}.` })));
+      } else {
+        replace(invited, h("p", { class: "alert alert-ok", text: `${resp.user.email} can now sign in.` }));
+      }
+      load();
+    } catch (err) {
+      if (!showFieldErrors(form, err)) replace(status, errorBox(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  async function load() {
+    try {
+      const resp = await api("/api/auth/users");
+      if (stopped) return;
+      draw(resp.users ?? []);
+    } catch (err) {
+      if (!stopped) replace(list, errorBox(err, { retry: load }));
+    }
+  }
+
+  function draw(users) {
+    if (!users.length) {
+      replace(list, emptyState("No users", "Invite a colleague to get started."));
+      return;
+    }
+    const me = session.current().user?.id;
+    replace(list, h("div", { class: "card table-scroll" }, h("table", { class: "table", dataset: { table: "users" } },
+      h("caption", { class: "visually-hidden", text: "Users of this organisation" }),
+      h("thead", {}, h("tr", {}, ["Email", "Role", "Status", "Added", "Access"].map((c) => h("th", { scope: "col", text: c })))),
+      h("tbody", {}, users.map((u) => row(u, u.id === me))))));
+  }
+
+  function row(u, isMe, message) {
+    const note = h("span", { class: "small", role: "status", text: message ?? "" });
+    const role = h("select", { "aria-label": `Role of ${u.email}`, dataset: { role: u.id } },
+      ROLES.map(([v]) => h("option", { value: v, text: titleCase(v) })));
+    role.value = u.role;
+    role.addEventListener("change", () => patch(u, { role: role.value }, note, () => { role.value = u.role; }));
+    const toggle = h("button", { type: "button", class: `btn btn-small ${u.disabled ? "" : "btn-danger"}`,
+      dataset: { action: u.disabled ? "enable" : "disable" }, disabled: isMe,
+      "aria-label": `${u.disabled ? "Enable" : "Disable"} ${u.email}`, text: u.disabled ? "Enable" : "Disable" });
+    toggle.addEventListener("click", () => patch(u, { disabled: !u.disabled }, note));
+    const tr = h("tr", { dataset: { userId: u.id } },
+      h("td", {}, h("span", { text: u.email }), isMe && h("span", { class: "muted small", text: " (you)" })),
+      h("td", {}, role),
+      h("td", {}, h("span", { class: `badge badge-${u.status}`, text: titleCase(u.status) })),
+      h("td", { text: dateTime(u.created_at) }),
+      h("td", {}, toggle, " ", note));
+    return tr;
+  }
+
+  async function patch(u, body, note, undo) {
+    replace(note, "Saving…");
+    try {
+      const resp = await api(`/api/auth/users/${encodeURIComponent(u.id)}`, { method: "PATCH", body });
+      const tr = note.closest("tr");
+      tr.replaceWith(row(resp.user, resp.user.id === session.current().user?.id, "Saved."));
+    } catch (err) {
+      undo?.();
+      replace(note, errorBox(err));
+    }
+  }
+
+  load();
+  return () => {
+    stopped = true;
+  };
+}

@@ -1,0 +1,5 @@
+import { navigate } from "../router.js";
+
+export function render() {
+  navigate("/dashboard", { replace: true });
+}
