@@ -10,7 +10,6 @@ the seconds left in the window.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
