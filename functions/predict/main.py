@@ -1,4 +1,9 @@
-"""The predict function: HTTP entry points. Routing and errors go through shared.http."""
+"""The predict function: forecasts with intervals and backtest accuracy.
+
+GET /api/predictions (viewer) answers from the precomputed forecasts, the cache or a
+fresh fit (shared.forecast.service); the forecast task precomputes the defaults of
+a dataset version. Routing and errors go through shared.http.
+"""
 
 import functions_framework
 
@@ -7,13 +12,35 @@ from shared.http import Router
 router = Router("predict", health_path="/api/predictions/health")
 
 
+@router.route("/api/predictions", methods=["GET"])
+def get_predictions(request):
+    from shared.authz import authenticate
+    from shared.bootstrap import get_deps
+    from shared.forecast import request as forecast_request
+    from shared.forecast import service
+
+    deps = get_deps()
+    principal = authenticate(request, deps, role="viewer")
+    req = forecast_request.parse(request.args)
+    return service.get_prediction(deps, principal.tenant_id, req)
+
+
 @functions_framework.http
 def predict_http(request):
     return router.dispatch(request)
+
+
+def _refit(payload, info):
+    from shared.bootstrap import get_deps
+    from shared.forecast import request as forecast_request
+    from shared.forecast import service
+
+    tenant_id, dataset_id, version = forecast_request.parse_task_payload(payload)
+    return service.precompute(get_deps(), tenant_id, dataset_id, version)
 
 
 @functions_framework.http
 def forecast_task(request):
     from shared.task_handler import run_task
 
-    return run_task("forecast-task", request, lambda payload, info: {"payload": payload})
+    return run_task("forecast-task", request, _refit)

@@ -1,0 +1,68 @@
+"""Cold start of the predict function: a fresh interpreter imports functions/predict
+and serves its first forecast (400 days of daily sales, default weekly view, no
+precomputed forecast). Prints the import and first-request wall times and the
+process's CPU time (the fairer figure on a shared, loaded machine).
+
+    python benchmarks/forecast_cold_start.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SETUP = r"""
+import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {root!r} + "/tests")
+from datetime import date, timedelta
+import pandas as pd
+from shared.settings import Settings
+from shared.bootstrap import Deps, set_deps
+from shared.auth.tokens import issue_access_token
+from tests.unit.test_metrics_data import load_frame
+deps = Deps(Settings(backend="local", data_dir={data!r}))
+rows = [(date(2024, 1, 1) + timedelta(days=i), 100.0 + i, 1.0, "p", "c", "r", f"c{{i%9}}",
+         "web", f"o{{i}}") for i in range(400)]
+frame = pd.DataFrame(rows, columns=["occurred_date", "amount", "quantity", "product",
+                     "category", "region", "customer", "channel", "order_id"])
+load_frame(deps, frame, __import__("pathlib").Path({data!r}), tenant_id="t_cold")
+deps.docs.set("tenants/t_cold/users", "u_cold", {{"email": "a@b.c", "role": "viewer",
+              "disabled": False}})
+token, _ = issue_access_token(deps, user_id="u_cold", tenant_id="t_cold", role="viewer",
+                              email="a@b.c")
+open({data!r} + "/token", "w").write(token)
+"""
+
+MEASURE = r"""
+import resource, time
+t0 = time.perf_counter()
+import sys; sys.path.insert(0, {root!r})
+from functions_framework import create_app
+app = create_app("predict_http", {root!r} + "/functions/predict/main.py")
+from shared.settings import Settings
+from shared.bootstrap import Deps, set_deps
+set_deps(Deps(Settings(backend="local", data_dir={data!r})))
+t1 = time.perf_counter()
+token = open({data!r} + "/token").read()
+resp = app.test_client().get("/api/predictions?dataset=ds_sales",
+                             headers={{"Authorization": "Bearer " + token}})
+t2 = time.perf_counter()
+assert resp.status_code == 200, resp.get_json()
+cpu = resource.getrusage(resource.RUSAGE_SELF)
+print(f"import {{t1 - t0:.2f}} s, first forecast {{t2 - t1:.2f}} s, total {{t2 - t0:.2f}} s "
+      f"wall; {{cpu.ru_utime + cpu.ru_stime:.2f}} s CPU")
+"""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        fmt = {"root": str(ROOT), "data": tmp}
+        subprocess.run([sys.executable, "-c", SETUP.format(**fmt)], check=True)
+        subprocess.run([sys.executable, "-c", MEASURE.format(**fmt)], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Statistical candidate models: seasonal naive, SES, Theta and damped-trend
+exponential smoothing, all pure numpy.
+
+The smoothing models work on a seasonally adjusted series (classical decomposition,
+applied only when the 90% autocorrelation test at lag m says the series is seasonal,
+as in the M4 benchmarks) and put the season back on their forecasts. Smoothing
+parameters are chosen by a vectorised grid search on in-sample one-step errors,
+which is fast and never fails to converge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_ALPHAS = np.linspace(0.05, 1.0, 20)
+
+
+@dataclass(frozen=True)
+class Season:
+    """Seasonal indices of one series: `index[i]` applies to positions i, i+m, ..."""
+
+    m: int
+    index: np.ndarray
+    multiplicative: bool
+
+    def remove(self, y: np.ndarray, start: int = 0) -> np.ndarray:
+        s = self.at(start, y.size)
+        return y / s if self.multiplicative else y - s
+
+    def restore(self, f: np.ndarray, start: int) -> np.ndarray:
+        s = self.at(start, f.size)
+        return f * s if self.multiplicative else f + s
+
+    def at(self, start: int, length: int) -> np.ndarray:
+        return self.index[(start + np.arange(length)) % self.m]
+
+
+def _acf(y: np.ndarray, max_lag: int) -> np.ndarray:
+    x = y - y.mean()
+    denom = float(np.dot(x, x))
+    if denom == 0:
+        return np.zeros(max_lag + 1)
+    return np.array([1.0] + [float(np.dot(x[k:], x[:-k])) / denom
+                             for k in range(1, max_lag + 1)])
+
+
+def is_seasonal(y: np.ndarray, m: int) -> bool:
+    """The M4 benchmarks' test: |r_m| beyond 1.645 standard errors (Bartlett)."""
+    if m <= 1 or y.size < 3 * m:
+        return False
+    r = _acf(y, m)
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(r[1:m] ** 2)) / y.size)
+    return bool(abs(r[m]) > limit)
+
+
+def seasonality(y: np.ndarray, m: int) -> Season | None:
+    """Classical decomposition indices (centred moving average), or None."""
+    if not is_seasonal(y, m):
+        return None
+    multiplicative = bool(np.all(y > 0))
+    # A 2xm moving average for even m, a plain m one for odd m.
+    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    trend = np.convolve(y, w, mode="valid")
+    offset = (len(w) - 1) // 2
+    core = y[offset:offset + trend.size]
+    ratio = core / trend if multiplicative else core - trend
+    sums = np.zeros(m)
+    counts = np.zeros(m)
+    pos = (offset + np.arange(trend.size)) % m
+    np.add.at(sums, pos, ratio)
+    np.add.at(counts, pos, 1)
+    index = sums / np.maximum(counts, 1)
+    if multiplicative:
+        index = index / index.mean()
+        if np.any(index <= 0):
+            return None
+    else:
+        index = index - index.mean()
+    return Season(m, index, multiplicative)
+
+
+# ------------------------------------------------------------------ smoothing
+
+
+def _ses_levels(y: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Final levels and one-step SSE of SES for every alpha at once."""
+    level = np.full(alphas.size, y[0], dtype=float)
+    sse = np.zeros(alphas.size)
+    for value in y[1:]:
+        err = value - level
+        sse += err * err
+        level = level + alphas * err
+    return level, sse
+
+
+def ses(y: np.ndarray, h: int) -> np.ndarray:
+    """Simple exponential smoothing: a flat forecast at the last level."""
+    level, sse = _ses_levels(y, _ALPHAS)
+    return np.full(h, level[int(np.argmin(sse))])
+
+
+def theta(y: np.ndarray, h: int) -> np.ndarray:
+    """The Theta method (Assimakopoulos & Nikolopoulos 2000) in Hyndman & Billah's
+    form: SES plus half the slope of the linear trend."""
+    n = y.size
+    level, sse = _ses_levels(y, _ALPHAS)
+    best = int(np.argmin(sse))
+    alpha = float(_ALPHAS[best])
+    t = np.arange(n, dtype=float)
+    slope = float(np.polyfit(t, y, 1)[0]) if n > 2 else 0.0
+    steps = np.arange(1, h + 1, dtype=float)
+    drift = 0.5 * slope * (steps - 1 + 1 / alpha - ((1 - alpha) ** n) / alpha)
+    return level[best] + drift
+
+
+_GRID = np.array([(a, b, p)
+                  for a in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
+                  for b in (0.01, 0.05, 0.1, 0.2)
+                  for p in (0.8, 0.88, 0.94, 0.98)
+                  if b <= a])
+
+
+def damped(y: np.ndarray, h: int) -> np.ndarray:
+    """Additive damped-trend exponential smoothing (Gardner & McKenzie)."""
+    if y.size < 4:
+        return np.full(h, y[-1], dtype=float)
+    a, b, p = _GRID[:, 0], _GRID[:, 1], _GRID[:, 2]
+    level = np.full(a.size, y[0], dtype=float)
+    trend = np.full(a.size, (y[min(3, y.size - 1)] - y[0]) / min(3, y.size - 1))
+    sse = np.zeros(a.size)
+    for value in y[1:]:
+        pred = level + p * trend
+        err = value - pred
+        sse += err * err
+        new_level = pred + a * err
+        trend = p * trend + a * b * err
+        level = new_level
+    i = int(np.argmin(sse))
+    steps = np.cumsum(p[i] ** np.arange(1, h + 1))
+    return level[i] + steps * trend[i]
+
+
+def linear_trend(y: np.ndarray, h: int) -> np.ndarray:
+    """Least-squares straight line through the whole history, extended."""
+    if y.size < 3:
+        return naive(y, h)
+    t = np.arange(y.size, dtype=float)
+    coef = np.polyfit(t, y, 1)
+    return np.polyval(coef, np.arange(y.size, y.size + h, dtype=float))
+
+
+def drift(y: np.ndarray, h: int) -> np.ndarray:
+    """Random walk with drift: the last value plus the average change so far."""
+    slope = (y[-1] - y[0]) / max(y.size - 1, 1)
+    return y[-1] + slope * np.arange(1, h + 1, dtype=float)
+
+
+def naive(y: np.ndarray, h: int) -> np.ndarray:
+    return np.full(h, y[-1], dtype=float)
+
+
+def seasonal_naive(y: np.ndarray, h: int, m: int) -> np.ndarray:
+    if m <= 1 or y.size < m:
+        return naive(y, h)
+    last = y[-m:]
+    return last[np.arange(h) % m].astype(float)
+
+
+def adjusted(fn, y: np.ndarray, h: int, season: Season | None) -> np.ndarray:
+    """Fit fn on the seasonally adjusted series and reseasonalise its forecast."""
+    if season is None:
+        return fn(y, h)
+    f = fn(season.remove(y), h)
+    return season.restore(f, y.size)
