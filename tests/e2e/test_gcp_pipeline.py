@@ -1,0 +1,341 @@
+"""The whole pipeline on the GCP adapters, on the emulators:
+
+POST /api/uploads -> PUT the Superstore CSV to the signed URL (fake-gcs-server) ->
+finalize event through the Pub/Sub emulator -> `ingest_finalized` -> rows in BigQuery
+and the named metrics task in the Cloud Tasks emulator -> `metrics_task` -> snapshot in
+Firestore and the named forecast task -> `forecast_task` -> forecasts in Firestore ->
+GET /api/metrics and GET /api/predictions answered from them.
+
+The queue's target URLs point at a closed port: the emulator's own deliveries fail and
+are retried, so the tasks stay listed and the test delivers them itself, with the
+headers Cloud Tasks sets. Secret Manager has no emulator: the Deps get the in-process
+fake client.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+
+from tests import emulators
+from tests.conftest import ROOT, emulator_missing
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+
+CSV_PATH = ROOT / "tests" / "data" / "superstore.csv"
+BUCKET = "tidemark-pipeline"
+DATASET_BQ = "tidemark_pipeline"
+METRICS_URL = "http://127.0.0.1:9/metrics_task"
+FORECAST_URL = "http://127.0.0.1:9/forecast_task"
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def events(request):
+    """fake-gcs-server publishing finalize events to a topic of its own on the Pub/Sub
+    emulator, and a subscription to pull them from."""
+    pubsub = emulators.shared_emulator(request, "pubsub")
+    if emulators.missing("gcs"):
+        emulator_missing(emulators.missing("gcs"))
+    publisher, subscriber = emulators.pubsub_clients(pubsub)
+    suffix = uuid.uuid4().hex[:8]
+    topic_id = f"pipeline-finalize-{suffix}"
+    topic = publisher.topic_path(emulators.PROJECT, topic_id)
+    sub = subscriber.subscription_path(emulators.PROJECT, f"pipeline-ingest-{suffix}")
+    publisher.create_topic(request={"name": topic})
+    subscriber.create_subscription(request={"name": sub, "topic": topic})
+    try:
+        gcs = emulators.start_gcs(pubsub=pubsub, topic=topic_id)
+    except emulators.EmulatorFailed as exc:
+        pytest.fail(str(exc))
+    storage = emulators.storage_client(gcs)
+    storage.create_bucket(BUCKET)
+    yield {"storage": storage, "subscriber": subscriber, "subscription": sub}
+    gcs.stop()
+    subscriber.close()
+
+
+@pytest.fixture
+def gcp_deps(events, request, tmp_path, function_client):
+    """A Deps on the gcp adapters, each on its emulator, installed as get_deps() (inside
+    the local one function_client's fixture installs), with JWT keys in the fake
+    Secret Manager."""
+    from shared.adapters.gcp.bigquery import BigQueryWarehouse
+    from shared.adapters.gcp.cloud_tasks import CloudTasksQueue
+    from shared.adapters.gcp.firestore import FirestoreDocumentStore
+    from shared.adapters.gcp.gcs import GcsBlobStore
+    from shared.adapters.gcp.secret_manager import SecretManagerStore
+    from shared.auth import keys
+    from shared.auth.tokens import clear_key_cache
+    from shared.bootstrap import Deps, override
+    from shared.settings import Settings
+
+    firestore = emulators.shared_emulator(request, "firestore")
+    bigquery = emulators.shared_emulator(request, "bigquery")
+    tasks = emulators.shared_emulator(request, "tasks")
+    settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
+                        data_dir=tmp_path / "data", warehouse_dataset=DATASET_BQ,
+                        tasks_location=emulators.TASK_LOCATION,
+                        metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL)
+    deps = Deps(
+        settings,
+        blobs=GcsBlobStore(client=events["storage"],
+                           signing_credentials=emulators.signing_credentials()),
+        docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
+        warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset=DATASET_BQ,
+                                    client=emulators.bigquery_client(bigquery)),
+        tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
+                              queues={q: q for q in emulators.TASK_QUEUES},
+                              target_urls={"metrics": METRICS_URL, "forecast": FORECAST_URL},
+                              service_account="", client=emulators.tasks_client(tasks)),
+        secrets=SecretManagerStore(emulators.PROJECT,
+                                   client=emulators.FakeSecretManagerClient()))
+    keys.ensure_in_store(deps.secrets)  # what the first deployment does
+    clear_key_cache()
+    with override(deps):
+        yield deps
+    clear_key_cache()
+
+
+def sign_in(deps, role: str = "analyst") -> tuple[str, dict[str, str]]:
+    """A tenant and a user in Firestore, and a real access token for them."""
+    from shared.auth.tokens import issue_access_token
+
+    tenant, user = f"t_{uuid.uuid4().hex[:10]}", f"u_{uuid.uuid4().hex[:10]}"
+    now = datetime.now(UTC)
+    deps.docs.set("tenants", tenant, {"name": "Pipeline", "created_at": now})
+    deps.docs.set(f"tenants/{tenant}/users", user, {
+        "email": f"{user}@example.com", "role": role, "disabled": False, "created_at": now})
+    token, _ = issue_access_token(deps, user_id=user, tenant_id=tenant, role=role,
+                                  email=f"{user}@example.com")
+    return tenant, {"Authorization": f"Bearer {token}"}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def pull_finalize_event(events, object_name: str, timeout_s: float = 30.0) -> dict:
+    subscriber, sub = events["subscriber"], events["subscription"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        resp = subscriber.pull(request={"subscription": sub, "max_messages": 10}, timeout=5.0)
+        if resp.received_messages:
+            subscriber.acknowledge(request={"subscription": sub, "ack_ids": [
+                m.ack_id for m in resp.received_messages]})
+        for received in resp.received_messages:
+            msg = received.message
+            if msg.attributes.get("objectId") == object_name:
+                return {"id": msg.message_id, "attributes": dict(msg.attributes),
+                        "data": json.loads(msg.data)}
+    raise AssertionError(f"no finalize event for {object_name} within {timeout_s}s")
+
+
+def to_cloud_event(message: dict):
+    """The google.cloud.storage.object.v1.finalized CloudEvent Eventarc delivers."""
+    from cloudevents.http import CloudEvent
+
+    obj, attrs = message["data"], message["attributes"]
+    assert attrs["eventType"] == "OBJECT_FINALIZE"
+    return CloudEvent({
+        "id": message["id"], "specversion": "1.0",
+        "type": "google.cloud.storage.object.v1.finalized",
+        "source": f"//storage.googleapis.com/projects/_/buckets/{attrs['bucketId']}",
+        "subject": f"objects/{attrs['objectId']}",
+        "time": obj.get("updated") or obj.get("timeCreated"),
+        "datacontenttype": "application/json",
+    }, obj)
+
+
+def queued_task(deps, queue: str, task_id: str, timeout_s: float = 10.0):
+    """The task of that id in the Cloud Tasks emulator's queue. The emulator takes a
+    task off its list while it attempts a delivery, so look a few times."""
+    client = deps.tasks.client
+    parent = f"projects/{emulators.PROJECT}/locations/{emulators.TASK_LOCATION}/queues/{queue}"
+    wanted = f"{parent}/tasks/{task_id}"
+    deadline = time.monotonic() + timeout_s
+    names: list[str] = []
+    while time.monotonic() < deadline:
+        listed = list(client.list_tasks(request={"parent": parent}))
+        names = [t.name for t in listed]
+        found = [t for t in listed if t.name == wanted]
+        if found:
+            assert len(found) == 1, f"{wanted} is queued {len(found)} times"
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"{wanted} not in queue {queue}; it holds {names}")
+
+
+def deliver_task(function_client, function: str, target: str, task) -> dict:
+    """POST the task's body to its target as Cloud Tasks does (its headers included)."""
+    task_name = task.name.rsplit("/", 1)[-1]
+    queue = task.name.split("/queues/", 1)[1].split("/", 1)[0]
+    resp = function_client(function, target).post(
+        "/", data=task.http_request.body, content_type="application/json",
+        headers={"X-CloudTasks-QueueName": queue, "X-CloudTasks-TaskName": task_name,
+                 "X-CloudTasks-TaskRetryCount": "0", "X-CloudTasks-TaskExecutionCount": "0"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return resp.get_json()
+
+
+def csv_truth() -> dict:
+    """Independent figures straight from the CSV: line count, total sales, date range,
+    and the revenue of the default view (the last 90 days of data)."""
+    with open(CSV_PATH, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    days = [date.fromisoformat(r["Order Date"]) for r in rows]
+    last = max(days)
+    start = last - timedelta(days=89)
+    recent = [r for r, d in zip(rows, days, strict=True) if start <= d <= last]
+    return {"lines": len(rows), "sales": sum(Decimal(r["Sales"]) for r in rows),
+            "first": min(days), "last": last, "window": (start, last),
+            "window_revenue": float(sum(Decimal(r["Sales"]) for r in recent)),
+            "window_orders": len({r["Order ID"] for r in recent})}
+
+
+# ------------------------------------------------------------------ the pipeline
+
+
+def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_client):
+    from shared import uploads
+
+    truth = csv_truth()
+    tenant, auth = sign_in(gcp_deps)
+    body = CSV_PATH.read_bytes()
+
+    # 1. The signed upload URL, through the upload function.
+    created = function_client("upload", "upload_http").post(
+        "/api/uploads", headers=auth, json={
+            "filename": "superstore.csv", "size_bytes": len(body),
+            "content_type": "text/csv", "dataset_name": "Superstore"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    upload = created.get_json()["upload"]
+    dataset = upload["dataset_id"]
+
+    # 2. The browser's PUT; fake-gcs-server publishes the finalize event.
+    put = requests.put(created.get_json()["upload_url"], data=body,
+                       headers=created.get_json()["headers"], timeout=60)
+    assert put.status_code == 200, put.text
+    event = to_cloud_event(pull_finalize_event(events, upload["object_name"]))
+
+    # 3. Ingest, as Eventarc delivers the event.
+    from cloudevents.conversion import to_structured
+
+    headers, data = to_structured(event)
+    ingest = function_client("upload", "ingest_finalized", "cloudevent")
+    assert ingest.post("/", headers=headers, data=data).status_code == 200
+    record = gcp_deps.docs.get(uploads.uploads_path(tenant), upload["id"])
+    assert record is not None and record.data["status"] == "loaded", record.data
+    ds_doc = gcp_deps.docs.get(f"tenants/{tenant}/datasets", dataset)
+    assert ds_doc.data["version"] == 1
+    assert ds_doc.data["row_count"] == truth["lines"]
+
+    # The rows in BigQuery agree with the file.
+    [stored] = gcp_deps.warehouse.query(
+        "SELECT COUNT(*) AS n, SUM(amount) AS sales, MIN(occurred_date) AS first, "
+        "MAX(occurred_date) AS last, COUNT(DISTINCT upload_id) AS uploads "
+        "FROM {business_data} WHERE tenant_id = @t AND dataset_id = @d",
+        {"t": tenant, "d": dataset})
+    assert stored["n"] == truth["lines"]
+    assert Decimal(str(stored["sales"])) == truth["sales"]
+    assert (stored["first"], stored["last"]) == (truth["first"], truth["last"])
+    assert stored["uploads"] == 1
+
+    # 4. The named metrics task is in the metrics queue, aimed at the metrics target.
+    payload = {"tenant_id": tenant, "dataset_id": dataset, "version": 1}
+    metrics_task = queued_task(gcp_deps, "metrics", f"metrics-{tenant}-{dataset}-v1")
+    assert metrics_task.http_request.url == METRICS_URL
+    assert json.loads(metrics_task.http_request.body) == payload
+
+    # Task targets refuse callers that are not the queue.
+    refused = function_client("metrics", "metrics_task").post("/", json=payload)
+    assert refused.status_code == 403
+    assert gcp_deps.docs.get(f"tenants/{tenant}/snapshots", dataset) is None
+
+    done = deliver_task(function_client, "metrics", "metrics_task", metrics_task)
+    assert done["status"] == "done"
+    assert done["result"]["status"] == "computed"
+    assert done["result"]["forecast_task"] == f"forecast-{tenant}-{dataset}-v1"
+
+    # 5. The snapshot in Firestore holds the default view of version 1.
+    snap = gcp_deps.docs.get(f"tenants/{tenant}/snapshots", dataset)
+    assert snap is not None and snap.data["version"] == 1
+    view = json.loads(snap.data["payload"])
+    start, end = truth["window"]
+    assert view["range"] == {"start": start.isoformat(), "end": end.isoformat()}
+    assert view["kpis"]["revenue"]["value"] == pytest.approx(truth["window_revenue"],
+                                                             rel=1e-9)
+    assert view["kpis"]["orders"]["value"] == truth["window_orders"]
+
+    # 6. The named forecast task, then the forecasts in Firestore.
+    forecast_task = queued_task(gcp_deps, "forecast", f"forecast-{tenant}-{dataset}-v1")
+    assert forecast_task.http_request.url == FORECAST_URL
+    assert json.loads(forecast_task.http_request.body) == payload
+    fitted = deliver_task(function_client, "predict", "forecast_task", forecast_task)
+    assert fitted["status"] == "done", fitted
+    assert len(fitted["result"]["forecasts"]) == 12
+    stored_forecasts = gcp_deps.docs.query(f"tenants/{tenant}/forecasts")
+    assert len(stored_forecasts) == 12
+    assert {d.data["version"] for d in stored_forecasts} == {1}
+    assert {d.data["kind"] for d in stored_forecasts} == {"default"}
+
+    # 7. The dashboard's reads are answered from what the tasks stored.
+    got = function_client("metrics", "metrics_http").get(
+        f"/api/metrics?dataset={dataset}", headers=auth)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    metrics = got.get_json()
+    assert metrics["source"] == "snapshot"
+    assert metrics["kpis"] == view["kpis"]
+    assert metrics["version"] == 1
+
+    got = function_client("predict", "predict_http").get(
+        f"/api/predictions?dataset={dataset}", headers=auth)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    prediction = got.get_json()
+    assert prediction["source"] == "snapshot"
+    assert (prediction["measure"], prediction["grain"], prediction["version"]) == \
+        ("revenue", "week", 1)
+    assert len(prediction["forecast"]) == prediction["horizon"] == 12
+    last_week = date.fromisoformat(prediction["history"][-1]["period"])
+    assert date.fromisoformat(prediction["forecast"][0]["period"]) == \
+        last_week + timedelta(days=7)
+    for point in prediction["forecast"]:
+        assert point["lo95"] <= point["lo80"] <= point["value"] <= point["hi80"] \
+            <= point["hi95"]
+    history_total = sum(p["value"] for p in prediction["history"])
+    # Full weeks only: the partial first and last weeks of the data are dropped.
+    assert 0.9 * float(truth["sales"]) < history_total <= float(truth["sales"]) + 1e-6
+
+    # A view no task precomputed: computed on BigQuery, then answered from the cache.
+    metrics_http = function_client("metrics", "metrics_http")
+    url = f"/api/metrics?dataset={dataset}&region=West&grain=week"
+    first, second = (metrics_http.get(url, headers=auth) for _ in range(2))
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert (first.get_json()["source"], second.get_json()["source"]) == ("on_demand", "cache")
+    assert first.get_json()["filters"] == {"region": ["West"]}
+    west = first.get_json()["kpis"]["revenue"]["value"]
+    assert 0 < west < view["kpis"]["revenue"]["value"]
+    assert second.get_json()["kpis"] == first.get_json()["kpis"]
+
+    got = function_client("predict", "predict_http").get(
+        f"/api/predictions?dataset={dataset}&measure=orders&grain=month&region=West",
+        headers=auth)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    assert got.get_json()["source"] == "on_demand"
+    assert len(got.get_json()["forecast"]) == 6
+    assert all(p["value"] >= 0 for p in got.get_json()["forecast"])
+
+    # A re-delivered metrics task changes nothing; its forecast task, named as before,
+    # is not queued a second time.
+    again = deliver_task(function_client, "metrics", "metrics_task", metrics_task)
+    assert again["result"]["status"] == "unchanged"
+    assert gcp_deps.docs.get(f"tenants/{tenant}/snapshots", dataset).version == snap.version
+    queued_task(gcp_deps, "forecast", f"forecast-{tenant}-{dataset}-v1")
