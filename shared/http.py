@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed as _WzMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WzNotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from shared import errors
 from shared.log import configure, function_var, request_id_var
@@ -72,14 +72,43 @@ def read_json(request, *, required: bool = True, max_bytes: int | None = None) -
         pos = getattr(exc, "pos", None)
         raise errors.InvalidInput("request body is not valid JSON", code="malformed_json",
                                   details={"reason": str(exc), "position": pos}) from None
+    except RecursionError:
+        raise errors.InvalidInput("request body is not valid JSON: nested too deeply",
+                                  code="malformed_json",
+                                  details={"reason": "nesting too deep"}) from None
     if not isinstance(body, dict):
         raise errors.InvalidInput("request body must be a JSON object", code="malformed_json")
+    if b"\\u" in raw:
+        _check_unicode(body)
     return body
+
+
+def _check_unicode(body: dict[str, Any]) -> None:
+    """A \\uD800-style escape can smuggle a lone surrogate into a str: not Unicode, and
+    a store or warehouse would fail on it later. Refuse it here, naming the problem."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidInput("request body contains a string that is not valid Unicode "
+                                  "(a lone surrogate escape)", code="invalid_unicode") from None
+    except RecursionError:
+        raise errors.InvalidInput("request body is not valid JSON: nested too deeply",
+                                  code="malformed_json",
+                                  details={"reason": "nesting too deep"}) from None
+
+
+class ResourceIdConverter(BaseConverter):
+    """`<rid:name>`: an id of the shape we mint (`<prefix>_<token>`, e.g. up_..., u_...).
+    A path segment that cannot be an id (such as `health`) does not match, so a sibling
+    static route keeps its own method list (405 with an exact Allow header)."""
+
+    regex = r"[a-z]{1,8}_[A-Za-z0-9_-]{1,64}"
 
 
 class Router:
     """Routes of one function. Handlers take (request, **path_args) and return a
-    JSON-able value, (value, status), (value, status, headers) or a Response."""
+    JSON-able value, (value, status), (value, status, headers) or a Response.
+    Path converters: werkzeug's, plus `rid` (ResourceIdConverter)."""
 
     def __init__(self, function: str, health_path: str | None = None) -> None:
         self.function = function
@@ -110,7 +139,7 @@ class Router:
     def dispatch(self, request):
         def run():
             if self._map is None:
-                self._map = Map(self._rules)
+                self._map = Map(self._rules, converters={"rid": ResourceIdConverter})
             adapter = self._map.bind("localhost", path_info=request.path)
             try:
                 endpoint, args = adapter.match(method=request.method)

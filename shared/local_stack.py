@@ -32,6 +32,10 @@ SECURITY_HEADERS = {
 }
 
 
+# The stack's own read-only routes: other methods get 405, not the catch-all's 404.
+GET_ONLY = frozenset({"/api/openapi.json", "/api/health"})
+
+
 class PrefixDispatcher:
     """WSGI: pick an app by the longest matching path prefix; PATH_INFO is untouched."""
 
@@ -78,11 +82,11 @@ def create_app(deps) -> Callable:
     function_apps = build_function_apps()
     root = Flask("tidemark-local", static_folder=None)
 
-    @root.get("/api/openapi.json")
+    @root.get("/api/openapi.json", provide_automatic_options=False)
     def openapi():
         return json_response(build_spec())
 
-    @root.get("/api/health")
+    @root.get("/api/health", provide_automatic_options=False)
     def health():
         def run():
             status: dict[str, Any] = {}
@@ -109,10 +113,17 @@ def create_app(deps) -> Callable:
     def signed_put_preflight(bucket: str, name: str):
         return Response(status=204, headers={"Allow": "PUT, OPTIONS"})
 
-    @root.route("/api/", defaults={"rest": ""})
-    @root.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    any_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @root.route("/api/", defaults={"rest": ""}, methods=any_method,
+                provide_automatic_options=False)
+    @root.route("/api/<path:rest>", methods=any_method, provide_automatic_options=False)
     def api_unknown(rest: str):
         def run():
+            if request.path in GET_ONLY:
+                raise errors.MethodNotAllowed(f"{request.method} is not allowed here",
+                                              details={"allowed": "GET"},
+                                              headers={"Allow": "GET, HEAD"})
             raise errors.NotFound(f"no route for {request.path}", code="no_route")
         return handle("local", request, run)
 
@@ -172,13 +183,24 @@ class LocalStack:
         s = self.settings
         self.server = create_server(self.app, host=s.host, port=s.port, threads=threads,
                                     max_request_body_size=s.max_upload_bytes + 1024 * 1024,
-                                    clear_untrusted_proxy_headers=True, ident="tidemark")
+                                    clear_untrusted_proxy_headers=True, ident="tidemark",
+                                    # poll(), not select(): select() fails outright once
+                                    # any descriptor number passes 1023.
+                                    asyncore_use_poll=True,
+                                    # waitress stops accepting at 100 open connections by
+                                    # default; idle keep-alive clients would hold the rest
+                                    # in the backlog until they time out.
+                                    connection_limit=2000)
         log.info("tidemark serving", extra={"url": s.base_url, "data_dir": str(s.data_dir)})
         try:
             self.server.run()
         except OSError:
             if not self._closing:  # close() from another thread ends the loop this way
+                log.exception("the server loop failed")
                 raise
+        except Exception:
+            log.exception("the server loop failed")
+            raise
         finally:
             self.close()
 

@@ -69,7 +69,10 @@ def _validate(body: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     size = body.get("size_bytes")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         bad("size_bytes", "a positive integer is required")
-    ctype = str(body.get("content_type") or "text/csv").split(";")[0].strip().lower()
+    ctype = body.get("content_type")
+    ctype = ctype.split(";")[0].strip().lower() if isinstance(ctype, str) else ctype
+    if ctype is None:
+        ctype = "text/csv"
     if ctype not in CONTENT_TYPES:
         bad("content_type", "must be one of " + ", ".join(CONTENT_TYPES))
     dataset = body.get("dataset", "sales")
@@ -78,7 +81,9 @@ def _validate(body: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     mode = body.get("mode", "append")
     if mode not in MODES:
         bad("mode", "must be append or replace")
-    mapping = body.get("mapping") or {}
+    mapping = body.get("mapping")
+    if mapping is None:
+        mapping = {}
     if not isinstance(mapping, dict):
         bad("mapping", "must be an object of role -> column name (or null)")
         mapping = {}

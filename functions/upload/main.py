@@ -38,21 +38,21 @@ def list_(request):
                                 page_token=request.args.get("page_token"))
 
 
-@router.route("/api/uploads/<upload_id>", methods=["GET"])
+@router.route("/api/uploads/<rid:upload_id>", methods=["GET"])
 def get(request, upload_id):
     from shared import uploads
 
     return uploads.get_upload(_deps(), _principal(request, "viewer"), upload_id)
 
 
-@router.route("/api/uploads/<upload_id>", methods=["DELETE"])
+@router.route("/api/uploads/<rid:upload_id>", methods=["DELETE"])
 def delete(request, upload_id):
     from shared import uploads
 
     return uploads.delete_upload(_deps(), _principal(request, "analyst"), upload_id)
 
 
-@router.route("/api/uploads/<upload_id>/rejected", methods=["GET"])
+@router.route("/api/uploads/<rid:upload_id>/rejected", methods=["GET"])
 def rejected(request, upload_id):
     from flask import Response
 

@@ -3,11 +3,13 @@ function only); verification needs only the public JWKS."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,52 @@ class _KeyCache:
 _cache = _KeyCache()
 
 
+class _VerifiedTokens:
+    """A small LRU of tokens whose signature and claims were verified in full, keyed
+    by the token's SHA-256 (the token itself is never kept). An entry is honoured only
+    until the token's exp, and only while the very key object that verified it is
+    still the one our cached key set holds for its kid: a rotation, a withdrawn key,
+    another key store or a key-cache refresh (every _CACHE_TTL_S) means a full
+    verification again. Only successful verifications are stored."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._max = max_entries
+        self._entries: OrderedDict[tuple, tuple[str, Any, AccessClaims]] = OrderedDict()
+
+    @staticmethod
+    def key(deps, token: str) -> tuple:
+        s = deps.settings
+        return (id(deps.secrets), s.jwt_issuer, s.jwt_audience,
+                hashlib.sha256(token.encode()).digest())
+
+    def get(self, key: tuple, current_keys: dict[str, Any]) -> AccessClaims | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            kid, verified_with, claims = hit
+            if time.time() >= claims.expires_at or current_keys.get(kid) is not verified_with:
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return claims
+
+    def put(self, key: tuple, kid: str, verified_with: Any, claims: AccessClaims) -> None:
+        with self._lock:
+            self._entries[key] = (kid, verified_with, claims)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_verified = _VerifiedTokens()
+
+
 def _signing_key(secrets) -> tuple[str, Any]:
     from cryptography.hazmat.primitives import serialization
 
@@ -86,6 +134,7 @@ def _verification_keys(secrets) -> dict[str, Any]:
 
 def clear_key_cache() -> None:
     _cache.clear()
+    _verified.clear()
 
 
 def issue_access_token(deps, *, user_id: str, tenant_id: str, role: str,
@@ -104,12 +153,25 @@ def issue_access_token(deps, *, user_id: str, tenant_id: str, role: str,
 
 
 def verify_access_token(deps, token: str) -> AccessClaims:
-    """Pinned algorithm, kid from our own key set only, iss/aud/exp/nbf/iat/typ checked."""
-    import jwt
-
+    """Pinned algorithm, kid from our own key set only, iss/aud/exp/nbf/iat/typ checked.
+    A token already verified in full by this instance is answered from a small cache
+    (see _VerifiedTokens); the caller still checks that the user is active."""
     invalid = errors.Unauthenticated("invalid access token", code="invalid_token")
     if not token or len(token) > 4096:
         raise invalid
+    cache_key = _VerifiedTokens.key(deps, token)
+    cached = _verified.get(cache_key, _verification_keys(deps.secrets))
+    if cached is not None:
+        return cached
+    kid, key, claims = _verify(deps, token, invalid)
+    _verified.put(cache_key, kid, key, claims)
+    return claims
+
+
+def _verify(deps, token: str,
+            invalid: errors.Unauthenticated) -> tuple[str, Any, AccessClaims]:
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -138,8 +200,9 @@ def verify_access_token(deps, token: str) -> AccessClaims:
     if claims["iat"] > time.time() + 5:
         raise invalid
     try:
-        return AccessClaims(user_id=str(claims["sub"]), tenant_id=str(claims["tid"]),
-                            role=str(claims["role"]), email=str(claims.get("email", "")),
-                            jti=str(claims["jti"]), expires_at=int(claims["exp"]))
+        return kid, key, AccessClaims(
+            user_id=str(claims["sub"]), tenant_id=str(claims["tid"]), role=str(claims["role"]),
+            email=str(claims.get("email", "")), jti=str(claims["jti"]),
+            expires_at=int(claims["exp"]))
     except KeyError:
         raise invalid from None

@@ -369,3 +369,21 @@ def test_local_store_file_is_shared_safely_by_several_processes(tmp_path, coll):
     store = SqliteDocumentStore(path)
     assert store.get(coll, "counter").data == {"n": 45}
     store.close()
+
+
+def test_local_store_closes_connections_of_threads_that_ended(tmp_path):
+    from shared.adapters.local.sqlite_docs import SqliteDocumentStore
+
+    store = SqliteDocumentStore(tmp_path / "docs.sqlite")
+
+    def touch(i: int) -> None:
+        store.set("things", f"d{i}", {"i": i})
+
+    for i in range(50):
+        t = threading.Thread(target=touch, args=(i,))
+        t.start()
+        t.join()
+    touch(50)  # opening from a live thread sweeps the ended ones
+    assert len(store._all) <= 3
+    assert store.get("things", "d49").data == {"i": 49}
+    store.close()

@@ -157,8 +157,12 @@ class SqliteDocumentStore(DocumentStore):
         self._write_lock = _file_lock(self._key)
         self._local = threading.local()
         self._pid = os.getpid()
-        self._all: list[sqlite3.Connection] = []
+        # Every open connection with the thread that owns it: connections of threads
+        # that have ended are closed when the next one opens (pyarrow's reader threads
+        # come and go), so open handles stay bounded by live threads.
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
+        self._foreign: sqlite3.Connection | None = None
         self._init_schema()
 
     # -- connections ---------------------------------------------------------------
@@ -166,15 +170,35 @@ class SqliteDocumentStore(DocumentStore):
     def _conn(self) -> sqlite3.Connection:
         if os.getpid() != self._pid:  # a forked child must not reuse the parent's handles
             self._pid, self._local, self._all = os.getpid(), threading.local(), []
+            self._foreign = None
         con = getattr(self._local, "con", None)
+        if con is None and isinstance(threading.current_thread(), threading._DummyThread):
+            # Threads Python did not start (native callbacks, e.g. pyarrow's readers)
+            # never report as ended: they share one connection instead of leaking one
+            # each. Writes are serialized by the file lock; reads are single statements.
+            with self._all_lock:
+                if self._foreign is None:
+                    self._foreign = self._open()
+                return self._foreign
         if con is None:
-            con = sqlite3.connect(self._key, timeout=_BUSY_TIMEOUT_MS / 1000,
-                                  isolation_level=None, check_same_thread=False)
-            con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            con.execute("PRAGMA synchronous = NORMAL")
+            con = self._open()
             self._local.con = con
             with self._all_lock:
-                self._all.append(con)
+                live = []
+                for thread, other in self._all:
+                    if thread.is_alive():
+                        live.append((thread, other))
+                    else:
+                        other.close()
+                live.append((threading.current_thread(), con))
+                self._all = live
+        return con
+
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self._key, timeout=_BUSY_TIMEOUT_MS / 1000,
+                              isolation_level=None, check_same_thread=False)
+        con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        con.execute("PRAGMA synchronous = NORMAL")
         return con
 
     def _init_schema(self) -> None:
@@ -193,9 +217,12 @@ class SqliteDocumentStore(DocumentStore):
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
         with self._all_lock:
-            for con in self._all:
+            for _, con in self._all:
                 con.close()
             self._all.clear()
+            if self._foreign is not None:
+                self._foreign.close()
+                self._foreign = None
         self._local = threading.local()
 
     # -- write transactions ----------------------------------------------------------

@@ -1,0 +1,154 @@
+"""The hardening suites' own local stack: `tidemark serve` in a thread on a free
+loopback port (worker included), two tenants with a user of every role, and every
+log line the stack writes while a module runs. At the end of each module the lines
+are checked for leaked credentials (see logscan)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.hardening.logscan import leaks, stored_secret_values, token_parts
+
+ROLES = ("viewer", "analyst", "admin")
+PASSWORD = "Hardening-" + secrets.token_hex(8)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LineCollector(logging.Handler):
+    """Keeps every record as the JSON line production would print."""
+
+    def __init__(self) -> None:
+        from shared.log import JsonFormatter
+
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        with self._guard:
+            self.lines.append(line)
+
+
+@dataclass
+class Tenant:
+    id: str
+    users: dict[str, dict[str, Any]]          # role -> {"id", "email", "token"}
+    headers: dict[str, dict[str, str]]        # role -> Authorization header
+
+
+@dataclass
+class Stack:
+    base_url: str
+    data_dir: Path
+    logs: LineCollector
+    known_secrets: set[str] = field(default_factory=set)
+    tenants: list[Tenant] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def remember(self, *values: str) -> None:
+        """Values that must never be logged (tokens, passwords, signatures)."""
+        for v in values:
+            if v:
+                self.known_secrets.update(token_parts(v))
+
+    def session_from(self, body: dict[str, Any]) -> None:
+        self.remember(body.get("access_token", ""), body.get("refresh_token", ""))
+
+
+def _register(stack: Stack, label: str) -> Tenant:
+    email = f"admin-{label}-{secrets.token_hex(3)}@hardening.example.com"
+    r = requests.post(stack.url("/api/auth/register"), timeout=30,
+                      json={"email": email, "password": PASSWORD, "tenant_name": label})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    stack.session_from(body)
+    tid = body["tenant"]["id"]
+    users = {"admin": {"id": body["user"]["id"], "email": email,
+                       "token": body["access_token"]}}
+    admin = {"Authorization": f"Bearer {body['access_token']}"}
+    for role in ("analyst", "viewer"):
+        em = f"{role}-{label}-{secrets.token_hex(3)}@hardening.example.com"
+        made = requests.post(stack.url("/api/auth/users"), headers=admin, timeout=30,
+                             json={"email": em, "role": role, "password": PASSWORD})
+        assert made.status_code == 201, made.text
+        login = requests.post(stack.url("/api/auth/login"), timeout=30,
+                              json={"email": em, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        stack.session_from(login.json())
+        users[role] = {"id": made.json()["user"]["id"], "email": em,
+                       "token": login.json()["access_token"]}
+    headers = {role: {"Authorization": f"Bearer {u['token']}"} for role, u in users.items()}
+    return Tenant(tid, users, headers)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    from shared.auth.tokens import clear_key_cache
+    from shared.bootstrap import set_deps
+    from shared.local_stack import LocalStack
+    from shared.log import configure
+    from shared.settings import Settings, get_settings
+
+    get_settings.cache_clear()
+    clear_key_cache()
+    configure()
+    collector = LineCollector()
+    logging.getLogger().addHandler(collector)
+    data_dir = tmp_path_factory.mktemp("hardening") / "data"
+    port = free_port()
+    settings = Settings(backend="local", data_dir=data_dir, port=port,
+                        task_backoff_base_s=0.05)
+    local = LocalStack(settings)
+    local.start_worker()
+    thread = threading.Thread(target=local.serve, kwargs={"threads": 16}, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            requests.get(f"{settings.base_url}/api/health", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    st = Stack(settings.base_url, data_dir, collector)
+    st.remember(PASSWORD)
+    st.tenants = [_register(st, "own"), _register(st, "other")]
+    try:
+        yield st
+    finally:
+        local.close()
+        thread.join(10)
+        set_deps(None)
+        clear_key_cache()
+        logging.getLogger().removeHandler(collector)
+    found = leaks(collector.lines, st.known_secrets | set(stored_secret_values(data_dir)))
+    assert collector.lines, "the stack wrote no log lines: the leak check would be vacuous"
+    assert not found, "credentials in log lines:\n" + "\n".join(found[:10])
+
+
+@pytest.fixture(scope="module")
+def own(stack) -> Tenant:
+    return stack.tenants[0]
+
+
+@pytest.fixture(scope="module")
+def other(stack) -> Tenant:
+    return stack.tenants[1]

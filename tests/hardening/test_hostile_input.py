@@ -1,0 +1,256 @@
+"""Hostile input against the running local stack: bodies and headers over the size
+limits, malformed JSON, path traversal and odd unicode in every name field and path
+parameter. Nothing may answer 5xx, and every refusal names the problem."""
+
+from __future__ import annotations
+
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+AUTH_LIMIT = 64 * 1024          # functions/auth reads at most this much JSON
+DEFAULT_LIMIT = 1024 * 1024     # Settings.max_request_bytes
+HEADER_LIMIT = 16 * 1024        # shared.http.MAX_HEADER_BYTES
+
+# (method, path, needs a token, role, body limit)
+JSON_ROUTES = [
+    ("POST", "/api/auth/register", None, AUTH_LIMIT),
+    ("POST", "/api/auth/login", None, AUTH_LIMIT),
+    ("POST", "/api/auth/refresh", None, AUTH_LIMIT),
+    ("POST", "/api/auth/logout", None, AUTH_LIMIT),
+    ("POST", "/api/auth/invites/accept", None, AUTH_LIMIT),
+    ("POST", "/api/auth/users", "admin", AUTH_LIMIT),
+    ("PATCH", "/api/auth/users/{user}", "admin", AUTH_LIMIT),
+    ("POST", "/api/uploads", "analyst", DEFAULT_LIMIT),
+]
+ROUTE_IDS = [f"{m} {p}" for m, p, _, _ in JSON_ROUTES]
+
+TRAVERSAL_AND_UNICODE = [
+    "../../../../etc/passwd",
+    "..\\..\\..\\windows\\win.ini",
+    "/absolute/path.csv",
+    "a/../../b.csv",
+    "%2e%2e%2f%2e%2e%2fsecret",
+    "\u202egnp.exe.csv",                      # right-to-left override
+    "ｆｕｌｌｗｉｄｔｈ．ｃｓｖ",
+    "e\u0301\u0301\u0301\u0301.csv",          # stacked combining marks
+    "😀" * 60,
+    "日本語のファイル名.csv",
+    "\ufeffbom.csv",
+    "con.csv",
+    "x" * 255,
+]
+REJECTED_NAMES = ["nul\x00byte.csv", "line\nbreak.csv", "\x1b[31mred.csv"]
+
+
+def _url(stack, own, path: str) -> str:
+    return stack.url(path.replace("{user}", own.users["viewer"]["id"]))
+
+
+def _headers(own, role: str | None, **extra: str) -> dict[str, str]:
+    return {**(own.headers[role] if role else {}), **extra}
+
+
+def _error(resp) -> dict:
+    body = resp.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message", "details"} <= set(body["error"]), body
+    return body["error"]
+
+
+# --------------------------------------------------------------------------- sizes
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES, ids=ROUTE_IDS)
+def test_a_body_over_the_limit_is_413(stack, own, method, path, role, limit):
+    body = json.dumps({"padding": "x" * limit}).encode()
+    resp = requests.request(method, _url(stack, own, path), data=body, timeout=30,
+                            headers=_headers(own, role, **{"Content-Type": "application/json"}))
+    assert resp.status_code == 413, resp.text[:300]
+    err = _error(resp)
+    assert err["code"] == "too_large"
+    assert err["details"]["limit_bytes"] == limit
+
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES[:2] + JSON_ROUTES[-1:],
+                         ids=ROUTE_IDS[:2] + ROUTE_IDS[-1:])
+def test_a_chunked_body_over_the_limit_is_413(stack, own, method, path, role, limit):
+    """No Content-Length to trust: the body is cut off at the limit while read."""
+    def chunks():
+        yield b'{"padding": "'
+        for _ in range(limit // 8192 + 2):
+            yield b"x" * 8192
+        yield b'"}'
+    resp = requests.request(method, _url(stack, own, path), data=chunks(), timeout=30,
+                            headers=_headers(own, role, **{"Content-Type": "application/json"}))
+    assert resp.status_code == 413, resp.text[:300]
+    assert _error(resp)["code"] == "too_large"
+
+
+@pytest.mark.parametrize("path", ["/api/auth/me", "/api/uploads", "/api/metrics/datasets",
+                                  "/api/auth/login", "/api/health", "/api/predictions"])
+def test_headers_over_the_limit_are_431(stack, own, path):
+    headers = _headers(own, "admin", **{"X-Padding": "p" * (HEADER_LIMIT + 1)})
+    resp = requests.get(stack.url(path), headers=headers, timeout=30)
+    assert resp.status_code == 431, resp.text[:300]
+    assert _error(resp)["code"] == "headers_too_large"
+
+
+def test_headers_far_over_the_limit_are_431_before_any_function(stack):
+    """Above the server's own header cap the connection is answered 431 by the server."""
+    host, port = urlsplit(stack.base_url).hostname, urlsplit(stack.base_url).port
+    pad = "p" * 300_000
+    raw = (f"GET /api/auth/me HTTP/1.1\r\nHost: {host}\r\nX-Padding: {pad}\r\n"
+           "Connection: close\r\n\r\n").encode()
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(raw)
+        status_line = s.recv(200).split(b"\r\n", 1)[0]
+    assert b" 431 " in status_line + b" ", status_line
+
+
+def test_a_signed_put_over_the_signed_size_is_413(stack, own):
+    created = requests.post(stack.url("/api/uploads"), headers=own.headers["analyst"],
+                            json={"filename": "s.csv", "size_bytes": 10}, timeout=30)
+    assert created.status_code == 201, created.text
+    c = created.json()
+    stack.remember(c["upload_url"])
+    resp = requests.put(c["upload_url"], data=b"x" * 5000, headers=c["headers"], timeout=30)
+    assert resp.status_code == 413, resp.text[:300]
+    assert _error(resp)["code"] == "too_large"
+
+
+# ------------------------------------------------------------------ malformed JSON
+
+MALFORMED = {
+    "truncated": b'{"email": "a@b.c", "password": ',
+    "trailing_garbage": b'{"email": "a@b.c"} trailing',
+    "single_quotes": b"{'email': 'a@b.c'}",
+    "invalid_utf8": b'{"email": "\xff\xfe"}',
+    "bare_word": b"undefined",
+    "deep_nesting": b"[" * 30_000 + b"]" * 30_000,
+    "deep_object": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+}
+
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_malformed_json_is_400_naming_the_problem(stack, own, method, path, role, limit, kind):
+    resp = requests.request(method, _url(stack, own, path), data=MALFORMED[kind], timeout=30,
+                            headers=_headers(own, role, **{"Content-Type": "application/json"}))
+    assert resp.status_code == 400, resp.text[:300]
+    err = _error(resp)
+    assert err["code"] == "malformed_json"
+    assert "JSON" in err["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
+def test_a_json_body_that_is_not_an_object_is_400(stack, own, method, path, role, limit, body):
+    resp = requests.request(method, _url(stack, own, path), data=body, timeout=30,
+                            headers=_headers(own, role, **{"Content-Type": "application/json"}))
+    assert resp.status_code == 400, resp.text[:300]
+    assert _error(resp)["code"] in {"malformed_json", "body_required"}
+
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES, ids=ROUTE_IDS)
+def test_a_body_that_is_not_json_is_415(stack, own, method, path, role, limit):
+    resp = requests.request(method, _url(stack, own, path), data=b"email=a@b.c", timeout=30,
+                            headers=_headers(own, role, **{
+                                "Content-Type": "application/x-www-form-urlencoded"}))
+    assert resp.status_code == 415, resp.text[:300]
+    assert _error(resp)["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(("method", "path", "role", "limit"), JSON_ROUTES, ids=ROUTE_IDS)
+def test_a_lone_surrogate_escape_is_400_naming_the_problem(stack, own, method, path, role,
+                                                           limit):
+    """\\ud800 parses into a str that is not Unicode; no store could keep it."""
+    body = b'{"name": "x\\ud800y", "email": "s@hardening.example.com", "filename": "\\udfff"}'
+    resp = requests.request(method, _url(stack, own, path), data=body, timeout=30,
+                            headers=_headers(own, role, **{"Content-Type": "application/json"}))
+    assert resp.status_code == 400, resp.text[:300]
+    err = _error(resp)
+    assert err["code"] == "invalid_unicode"
+    assert "Unicode" in err["message"]
+
+
+def test_a_valid_surrogate_pair_escape_is_accepted(stack, own):
+    body = b'{"filename": "smile \\ud83d\\ude00.csv", "size_bytes": 10}'
+    resp = requests.post(stack.url("/api/uploads"), data=body, timeout=30,
+                         headers=_headers(own, "analyst", **{"Content-Type": "application/json"}))
+    assert resp.status_code == 201, resp.text[:300]
+    stack.remember(resp.json()["upload_url"])
+    assert resp.json()["upload"]["filename"] == "smile \U0001f600.csv"
+
+
+# ------------------------------------------------------------ names and path params
+
+@pytest.mark.parametrize("name", TRAVERSAL_AND_UNICODE)
+def test_upload_names_never_reach_a_path(stack, own, name):
+    resp = requests.post(stack.url("/api/uploads"), headers=own.headers["analyst"], timeout=30,
+                         json={"filename": name, "size_bytes": 100, "dataset": name[:100]})
+    assert resp.status_code == 201, resp.text[:300]
+    body = resp.json()
+    stack.remember(body["upload_url"])
+    up = body["upload"]
+    assert up["filename"] == name.strip()
+    assert up["object_name"] == f"uploads/{own.id}/{up['id']}.csv"
+    assert urlsplit(body["upload_url"]).path.endswith(f"/uploads/{own.id}/{up['id']}.csv")
+    assert up["dataset_id"].startswith("ds_") and up["dataset_id"][3:].isalnum()
+
+
+@pytest.mark.parametrize("name", REJECTED_NAMES, ids=["nul", "newline", "escape"])
+def test_control_characters_in_upload_names_are_400(stack, own, name):
+    body = json.dumps({"filename": name, "size_bytes": 100})
+    resp = requests.post(stack.url("/api/uploads"), data=body, timeout=30,
+                         headers=_headers(own, "analyst", **{"Content-Type": "application/json"}))
+    assert resp.status_code == 400, resp.text[:300]
+    assert "filename" in _error(resp)["details"]["fields"]
+
+
+@pytest.mark.parametrize("name", TRAVERSAL_AND_UNICODE[:-1] + REJECTED_NAMES)
+def test_odd_names_for_users_and_tenants_are_kept_verbatim_or_refused(stack, own, name):
+    body = json.dumps({"email": f"odd{abs(hash(name)) % 10**9}@hardening.example.com",
+                       "role": "viewer", "name": name[:100]})
+    resp = requests.post(stack.url("/api/auth/users"), data=body, timeout=30,
+                         headers=_headers(own, "admin", **{"Content-Type": "application/json"}))
+    assert resp.status_code in (201, 400), resp.text[:300]
+    if resp.status_code == 201:
+        stack.remember(resp.json().get("invite", {}).get("token", ""))
+        assert resp.json()["user"]["name"] == name[:100].strip()
+        assert not any(ord(c) < 32 for c in name)
+    else:
+        assert "name" in _error(resp)["details"]["fields"]
+
+
+@pytest.mark.parametrize("segment", ["..", "%2e%2e", "..%2f..%2fetc%2fpasswd", "%00",
+                                     "up_" + "0" * 32 + "%2f..", "\u202e", "😀", "up_x" * 40])
+def test_odd_path_parameters_are_4xx(stack, own, segment):
+    for method, path in (("GET", f"/api/uploads/{segment}"),
+                         ("DELETE", f"/api/uploads/{segment}"),
+                         ("GET", f"/api/uploads/{segment}/rejected"),
+                         ("PATCH", f"/api/auth/users/{segment}")):
+        resp = requests.request(method, stack.url(path), headers=own.headers["admin"],
+                                json={"role": "viewer"}, timeout=30)
+        assert 400 <= resp.status_code < 500, (method, path, resp.status_code)
+        _error(resp)
+
+
+@pytest.mark.parametrize("path", [
+    "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2f..%2fetc%2fpasswd",
+    "/assets/..%2f..%2fpyproject.toml", "/storage/upload/tidemark-uploads/..%2f..%2fsecrets%2fx"])
+def test_static_and_storage_paths_do_not_escape_their_roots(stack, path):
+    for method in ("GET", "PUT"):
+        resp = requests.request(method, stack.url(path), data=b"x", timeout=30)
+        assert resp.status_code < 500, (method, path)
+        assert b"root:" not in resp.content and b"[project]" not in resp.content
+
+
+@pytest.mark.parametrize("value", ["../x", "ds/../../x", "\u202e", "😀", "a" * 129, "%00"])
+def test_odd_dataset_ids_in_metrics_are_400(stack, own, value):
+    resp = requests.get(stack.url("/api/metrics"), params={"dataset": value},
+                        headers=own.headers["viewer"], timeout=30)
+    assert resp.status_code == 400, resp.text[:300]
+    assert _error(resp)["details"]["field"] == "dataset"
