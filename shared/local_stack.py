@@ -169,12 +169,55 @@ class LocalStack:
         self.worker = None
         self.server = None
         self._closing = False
+        self._worker_concurrency: int | None = None
 
     def start_worker(self, concurrency: int = 4) -> None:
+        """Run the task worker: at once if the server is listening, else as soon as
+        serve() has bound its socket (tasks recovered after a crash would otherwise
+        spend their attempts on a refused connection)."""
+        self._worker_concurrency = concurrency
+        if self.server is not None:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
         from shared.adapters.local.task_queue import TaskWorker
 
-        self.worker = TaskWorker(self.deps.tasks, concurrency=concurrency)
+        if self.worker is not None or self._worker_concurrency is None:
+            return
+        try:
+            self.recover()
+        except Exception:  # the stack still serves; the queue retries what it holds
+            log.exception("recovery after an unclean stop failed")
+        self.worker = TaskWorker(self.deps.tasks, concurrency=self._worker_concurrency)
         self.worker.start()
+
+    def recover(self) -> dict[str, int]:
+        """Undo what a crash of the previous run (the only process that writes this
+        data dir) may have left: ingest claims it held are released, every landed
+        upload object that was never ingested gets its finalize event again (the crash
+        may have come between the object's commit and its event; the event's task name
+        makes this a no-op when it exists), half-written staging files go."""
+        import shutil
+
+        from shared.adapters.local.blobs import finalize_event
+        from shared.ingest.job import parse_object_name, release_claims
+
+        deps = self.deps
+        staging = Path(self.settings.data_dir) / "staging"
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+        released = release_claims(deps)
+        bucket, reemitted = self.settings.uploads_bucket, 0
+        for info in deps.blobs.list(bucket, "uploads/"):
+            parsed = parse_object_name(bucket, info.name, self.settings)
+            doc = deps.docs.get(f"tenants/{parsed[0]}/uploads", parsed[1]) if parsed else None
+            if doc is not None and doc.data.get("status") in ("pending", "uploaded"):
+                deps._deliver_finalized(finalize_event(info))
+                reemitted += 1
+        if released or reemitted:
+            log.warning("recovered after an unclean stop",
+                        extra={"claims_released": released, "events_reemitted": reemitted})
+        return {"claims_released": released, "events_reemitted": reemitted}
 
     def serve(self, threads: int = 32) -> None:
         """Blocking. Stops on KeyboardInterrupt / close()."""
@@ -191,6 +234,7 @@ class LocalStack:
                                     # default; idle keep-alive clients would hold the rest
                                     # in the backlog until they time out.
                                     connection_limit=2000)
+        self._start_worker()
         log.info("tidemark serving", extra={"url": s.base_url, "data_dir": str(s.data_dir)})
         try:
             self.server.run()
@@ -212,3 +256,8 @@ class LocalStack:
         if self.server:
             self.server.close()
             self.server = None
+        # Release the embedded stores' files (only those this process opened).
+        for name in ("warehouse", "docs"):
+            store = self.deps.__dict__.get(name)
+            if store is not None and hasattr(store, "close"):
+                store.close()

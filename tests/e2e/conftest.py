@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.stack_runner import start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -27,12 +27,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-sync"]
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def demo_credentials() -> tuple[str, str]:
@@ -68,53 +62,20 @@ def built_frontend() -> Path:
 
 # --------------------------------------------------------------------- the local stack
 
-def _start_stack(data_dir: Path):
-    from shared.auth.tokens import clear_key_cache
-    from shared.local_stack import LocalStack
-    from shared.settings import Settings
-
-    clear_key_cache()
-    port = free_port()
-    settings = Settings(backend="local", data_dir=data_dir, port=port,
-                        task_backoff_base_s=0.05)
-    stack = LocalStack(settings)
-    stack.start_worker()
-    thread = threading.Thread(target=stack.serve, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            requests.get(f"{settings.base_url}/api/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    return stack, thread
-
-
-def _stop_stack(stack, thread) -> None:
-    from shared.auth.tokens import clear_key_cache
-    from shared.bootstrap import set_deps
-
-    stack.close()
-    thread.join(10)
-    set_deps(None)
-    clear_key_cache()
-
-
 @pytest.fixture
 def running_stack(tmp_path, built_frontend):
     """`tidemark serve` in a thread on a free loopback port, worker included."""
-    stack, thread = _start_stack(tmp_path / "data")
+    stack, thread = start_stack(tmp_path / "data")
     yield stack
-    _stop_stack(stack, thread)
+    stop_stack(stack, thread)
 
 
 @pytest.fixture(scope="module")
 def shared_stack(tmp_path_factory, built_frontend):
     """One stack for a module whose tests read the same loaded data."""
-    stack, thread = _start_stack(tmp_path_factory.mktemp("stack") / "data")
+    stack, thread = start_stack(tmp_path_factory.mktemp("stack") / "data")
     yield stack
-    _stop_stack(stack, thread)
+    stop_stack(stack, thread)
 
 
 # ------------------------------------------------------------------------ API helpers

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +16,10 @@ import pytest
 import requests
 
 from tests.hardening.logscan import leaks, stored_secret_values, token_parts
+from tests.stack_runner import start_stack, stop_stack
 
 ROLES = ("viewer", "analyst", "admin")
 PASSWORD = "Hardening-" + secrets.token_hex(8)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LineCollector(logging.Handler):
@@ -103,10 +96,8 @@ def _register(stack: Stack, label: str) -> Tenant:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     from shared.auth.tokens import clear_key_cache
-    from shared.bootstrap import set_deps
-    from shared.local_stack import LocalStack
     from shared.log import configure
-    from shared.settings import Settings, get_settings
+    from shared.settings import get_settings
 
     get_settings.cache_clear()
     clear_key_cache()
@@ -114,30 +105,15 @@ def stack(tmp_path_factory):
     collector = LineCollector()
     logging.getLogger().addHandler(collector)
     data_dir = tmp_path_factory.mktemp("hardening") / "data"
-    port = free_port()
-    settings = Settings(backend="local", data_dir=data_dir, port=port,
-                        task_backoff_base_s=0.05)
-    local = LocalStack(settings)
-    local.start_worker()
-    thread = threading.Thread(target=local.serve, kwargs={"threads": 16}, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            requests.get(f"{settings.base_url}/api/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
+    local, thread = start_stack(data_dir, threads=16)
+    settings = local.settings
     st = Stack(settings.base_url, data_dir, collector)
     st.remember(PASSWORD)
     st.tenants = [_register(st, "own"), _register(st, "other")]
     try:
         yield st
     finally:
-        local.close()
-        thread.join(10)
-        set_deps(None)
-        clear_key_cache()
+        stop_stack(local, thread)
         logging.getLogger().removeHandler(collector)
     found = leaks(collector.lines, st.known_secrets | set(stored_secret_values(data_dir)))
     assert collector.lines, "the stack wrote no log lines: the leak check would be vacuous"
