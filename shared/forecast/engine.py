@@ -1,10 +1,14 @@
-"""The forecaster: candidates, rolling-origin backtest, weighted combination,
-calibrated intervals, and a fallback chain for short histories.
+"""The forecaster: a fixed panel of complementary models combined by their median,
+rolling-origin backtests of that combination, calibrated intervals, and a fallback
+for histories too short to backtest.
 
-The best TOP_K candidates by backtest error (MASE scale) are kept and weighted by the
-inverse of that error. Picking the single best backtest winner is noisier than
-combining (the M3/M4 lesson, and what our own benchmark shows): selection only drops
-the clear losers and shades the weights.
+The panel: seasonal naive, and Theta, damped-trend smoothing and an autoregression
+on the changes, each fitted on the log of the seasonally adjusted series (when it
+is positive). An equal-weight median of a few good, different models is what the
+M3/M4 evidence favours over picking or weighting by backtest error, and it is what
+our own benchmark shows (benchmarks/README.md): backtest errors of a few origins
+are too noisy to select on, while the median shrugs off one member going astray.
+The backtest therefore scores and calibrates the combination, it does not choose.
 """
 
 from __future__ import annotations
@@ -15,13 +19,11 @@ from typing import Any
 import numpy as np
 
 from shared.forecast import accuracy, backtest, intervals, models
-from shared.forecast.gbm import Calendar, GbmLagModel
 
 BASELINE = "seasonal_naive"
-# How many of the best backtested candidates enter the combination.
-TOP_K = 5
 # Below this, no origin leaves enough history to fit on: naive with wide intervals.
 MIN_BACKTEST = 6
+COMBINATION = "combination"
 
 
 @dataclass
@@ -36,18 +38,29 @@ class Forecast:
     accuracy: dict[str, Any] = field(default_factory=dict)
 
 
-def _statistical(m: int) -> dict[str, backtest.Model]:
+def panel(m: int) -> dict[str, backtest.Model]:
+    """The combination's members: (history, horizon) -> forecast. One panel serves
+    one series (its cache assumes histories of one size are the same history)."""
+    seasons: dict[int, models.Season | None] = {}
+
+    def season(y: np.ndarray) -> models.Season | None:
+        # The backtest hands every member the same prefixes of one series: the
+        # decomposition of each prefix is computed once, not once per member.
+        if y.size not in seasons:
+            seasons[y.size] = models.seasonality(y, m)
+        return seasons[y.size]
+
     def on_adjusted(fn):
+        logged = models.in_logs(fn)
+
         def run(y: np.ndarray, h: int) -> np.ndarray:
-            return models.adjusted(fn, y, h, models.seasonality(y, m))
+            return models.adjusted(logged, y, h, season(y))
         return run
 
     return {BASELINE: lambda y, h: models.seasonal_naive(y, h, m),
-            "ses": on_adjusted(models.ses),
             "theta": on_adjusted(models.theta),
             "damped": on_adjusted(models.damped),
-            "linear_trend": on_adjusted(models.linear_trend),
-            "drift": on_adjusted(models.drift)}
+            "ar": on_adjusted(models.ar)}
 
 
 def clean(values) -> np.ndarray:
@@ -64,8 +77,7 @@ def clean(values) -> np.ndarray:
     return y
 
 
-def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
-             nonnegative: bool = True, use_gbm: bool = True) -> Forecast:
+def forecast(values, h: int, m: int = 1, *, nonnegative: bool = True) -> Forecast:
     """Forecast h periods after `values` (one per period, oldest first; m is the
     seasonal period: 12 monthly, 52 weekly, 7 daily, 4 quarterly, 1 none)."""
     y = clean(values)
@@ -74,57 +86,47 @@ def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
     if y.size < MIN_BACKTEST:
         return _finish(_fallback(y, h, m), y, nonnegative)
 
-    stats = _statistical(m)
-    learners = {"gbm": lambda: GbmLagModel(m, calendar)} if use_gbm else {}
-    folds = backtest.run(y, h, stats, learners=learners, min_train=max(4, MIN_BACKTEST - 2))
+    members = panel(m)
+    folds = backtest.run(y, h, members, min_train=max(4, MIN_BACKTEST - 2))
+    finals = {}
+    for name, model in members.items():
+        f = model(y, h)
+        if f is not None and np.all(np.isfinite(f)):
+            finals[name] = np.asarray(f, dtype=float)
+    point = median(finals)
+    names = list(finals)
+    mix = [backtest.Fold(f.origin, f.actual, {COMBINATION: median(f.forecasts)})
+           for f in folds]
+
     scale = accuracy.mase_scale(y, m)
     unit = scale if scale > 0 else _flat_unit(y)
-
-    scores = {}
-    for name in [*stats, *learners]:
-        err = backtest.scaled_errors(folds, name, unit)
-        if err is not None:
-            scores[name] = float(np.nanmean(np.abs(err)))
-    if not scores:
+    errors = backtest.scaled_errors(mix, COMBINATION, unit)
+    if errors is None:
         return _finish(_fallback(y, h, m), y, nonnegative)
-
-    best = sorted(scores, key=scores.__getitem__)[:TOP_K]
-    inv = {k: 1.0 / max(scores[k], 1e-3) for k in best}
-    total = sum(inv.values())
-    weights = {k: v / total for k, v in sorted(inv.items(), key=lambda kv: -kv[1])}
-
-    finals = {}
-    for name in weights:
-        if name in stats:
-            finals[name] = stats[name](y, h)
-        else:
-            learner = learners[name]().fit(y)
-            finals[name] = learner.forecast(y, h) if learner is not None else None
-    finals = {k: v for k, v in finals.items() if v is not None and np.all(np.isfinite(v))}
-    weights = {k: w for k, w in weights.items() if k in finals}
-    norm = sum(weights.values())
-    weights = {k: w / norm for k, w in weights.items()}
-    point = sum(w * finals[k] for k, w in weights.items())
-
-    mix = backtest.combined(folds, weights)
-    errors = backtest.scaled_errors(mix, "combination", unit)
-    widths = intervals.half_widths(errors, h)
-    covered = intervals.held_out_coverage(errors)
+    widths = intervals.half_widths(errors, h, calibration=intervals.CALIBRATION)
+    covered = intervals.held_out_coverage(errors, calibration=intervals.CALIBRATION)
     base = backtest.scaled_errors(folds, BASELINE, unit)
+    weight = round(1.0 / len(names), 4)
     result = Forecast(
-        point=np.asarray(point, float),
+        point=point,
         lo80=point - widths[0.80] * unit, hi80=point + widths[0.80] * unit,
         lo95=point - widths[0.95] * unit, hi95=point + widths[0.95] * unit,
-        model="combination" if len(weights) > 1 else next(iter(weights)),
-        components=[(k, round(w, 4)) for k, w in weights.items()],
+        model=COMBINATION if len(names) > 1 else names[0],
+        components=[(k, weight) for k in names],
         accuracy={
-            "mase": _mase(errors, scale), "smape": _fold_smape(mix, "combination"),
+            "mase": _mase(errors, scale), "smape": _fold_smape(mix, COMBINATION),
             "coverage80": _num(covered[0.80]), "coverage95": _num(covered[0.95]),
             "backtest_origins": len(folds),
             "baseline": {"name": BASELINE, "mase": _mase(base, scale),
                          "smape": _fold_smape(folds, BASELINE)},
         })
     return _finish(result, y, nonnegative)
+
+
+def median(forecasts: dict[str, np.ndarray]) -> np.ndarray:
+    """Step-by-step median of the members' forecasts (the mean of the middle two
+    for an even count)."""
+    return np.median(np.vstack(list(forecasts.values())), axis=0)
 
 
 def _flat_unit(y: np.ndarray) -> float:

@@ -1,11 +1,12 @@
-"""Statistical candidate models: seasonal naive, SES, Theta and damped-trend
-exponential smoothing, all pure numpy.
+"""Statistical candidate models: seasonal naive, SES, Holt, damped trend, Theta and
+an autoregression on the changes, all pure numpy.
 
 The smoothing models work on a seasonally adjusted series (classical decomposition,
 applied only when the 90% autocorrelation test at lag m says the series is seasonal,
 as in the M4 benchmarks) and put the season back on their forecasts. Smoothing
-parameters are chosen by a vectorised grid search on in-sample one-step errors,
-which is fast and never fails to converge.
+parameters are chosen by a vectorised grid search on in-sample one-step errors
+(smoothing), which is fast and never fails to converge. `in_logs` fits any of them on
+the logarithm of a positive series.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_ALPHAS = np.linspace(0.05, 1.0, 20)
+from shared.forecast import autoreg, smoothing
 
 
 @dataclass(frozen=True)
@@ -84,62 +85,53 @@ def seasonality(y: np.ndarray, m: int) -> Season | None:
 # ------------------------------------------------------------------ smoothing
 
 
-def _ses_levels(y: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Final levels and one-step SSE of SES for every alpha at once."""
-    level = np.full(alphas.size, y[0], dtype=float)
-    sse = np.zeros(alphas.size)
-    for value in y[1:]:
-        err = value - level
-        sse += err * err
-        level = level + alphas * err
-    return level, sse
-
-
 def ses(y: np.ndarray, h: int) -> np.ndarray:
     """Simple exponential smoothing: a flat forecast at the last level."""
-    level, sse = _ses_levels(y, _ALPHAS)
-    return np.full(h, level[int(np.argmin(sse))])
+    return smoothing.fit(y, "ses").forecast(h)
+
+
+def holt(y: np.ndarray, h: int) -> np.ndarray:
+    """Holt's linear trend."""
+    if y.size < 4:
+        return naive(y, h)
+    return smoothing.fit(y, "holt").forecast(h)
+
+
+def damped(y: np.ndarray, h: int) -> np.ndarray:
+    """Additive damped-trend exponential smoothing (Gardner & McKenzie)."""
+    if y.size < 4:
+        return naive(y, h)
+    return smoothing.fit(y, "damped").forecast(h)
 
 
 def theta(y: np.ndarray, h: int) -> np.ndarray:
     """The Theta method (Assimakopoulos & Nikolopoulos 2000) in Hyndman & Billah's
     form: SES plus half the slope of the linear trend."""
     n = y.size
-    level, sse = _ses_levels(y, _ALPHAS)
-    best = int(np.argmin(sse))
-    alpha = float(_ALPHAS[best])
-    t = np.arange(n, dtype=float)
-    slope = float(np.polyfit(t, y, 1)[0]) if n > 2 else 0.0
+    fit = smoothing.fit(y, "ses")
+    alpha = fit.alpha
+    slope = float(np.polyfit(np.arange(n, dtype=float), y, 1)[0]) if n > 2 else 0.0
     steps = np.arange(1, h + 1, dtype=float)
     drift = 0.5 * slope * (steps - 1 + 1 / alpha - ((1 - alpha) ** n) / alpha)
-    return level[best] + drift
+    return fit.level + drift
 
 
-_GRID = np.array([(a, b, p)
-                  for a in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
-                  for b in (0.01, 0.05, 0.1, 0.2)
-                  for p in (0.8, 0.88, 0.94, 0.98)
-                  if b <= a])
+def ar(y: np.ndarray, h: int) -> np.ndarray:
+    """Autoregression on the changes (see autoreg)."""
+    return autoreg.ar_changes(y, h)
 
 
-def damped(y: np.ndarray, h: int) -> np.ndarray:
-    """Additive damped-trend exponential smoothing (Gardner & McKenzie)."""
-    if y.size < 4:
-        return np.full(h, y[-1], dtype=float)
-    a, b, p = _GRID[:, 0], _GRID[:, 1], _GRID[:, 2]
-    level = np.full(a.size, y[0], dtype=float)
-    trend = np.full(a.size, (y[min(3, y.size - 1)] - y[0]) / min(3, y.size - 1))
-    sse = np.zeros(a.size)
-    for value in y[1:]:
-        pred = level + p * trend
-        err = value - pred
-        sse += err * err
-        new_level = pred + a * err
-        trend = p * trend + a * b * err
-        level = new_level
-    i = int(np.argmin(sse))
-    steps = np.cumsum(p[i] ** np.arange(1, h + 1))
-    return level[i] + steps * trend[i]
+def in_logs(fn):
+    """fn fitted on log values and its forecast exponentiated: trends and noise
+    proportional to the level, as most business and M-competition series have.
+    Series with a zero or negative value are fitted as they are."""
+    def run(y: np.ndarray, h: int) -> np.ndarray:
+        if y.size == 0 or np.any(y <= 0):
+            return fn(y, h)
+        with np.errstate(over="ignore"):
+            return np.exp(fn(np.log(y), h))
+    run.__name__ = getattr(fn, "__name__", "model") + "_log"
+    return run
 
 
 def linear_trend(y: np.ndarray, h: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -77,9 +77,7 @@ def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[
     values = np.array([v for _, v in points], dtype=float)
     future = history.next_periods(periods[-1], req.grain, req.horizon)
     nonneg = req.measure in NONNEGATIVE or bool(np.all(values >= 0))
-    result = forecast(values, req.horizon, SEASON[req.grain],
-                      calendar=calendar_features(periods + future, req.grain),
-                      nonnegative=nonneg)
+    result = forecast(values, req.horizon, SEASON[req.grain], nonnegative=nonneg)
     return {
         "dataset": req.dataset_id, "version": version, "measure": req.measure,
         "grain": req.grain, "horizon": req.horizon,
@@ -93,30 +91,6 @@ def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[
                      for i, p in enumerate(future)],
         "computed_at": datetime.now(UTC).isoformat(),
     }
-
-
-def calendar_features(periods: list[date], grain: str):
-    """Positions -> calendar rows for the gradient-boosting model: month for every
-    grain, plus day of week and a public-holiday flag for daily data."""
-    month = np.array([p.month for p in periods], dtype=float)
-    if grain != "day":
-        table = month[:, None]
-    else:
-        dow = np.array([p.weekday() for p in periods], dtype=float)
-        table = np.column_stack([month, dow, _holidays(periods)])
-
-    def lookup(positions: np.ndarray) -> np.ndarray:
-        return table[positions]
-    return lookup
-
-
-def _holidays(days: list[date]) -> np.ndarray:
-    # pandas' built-in US federal calendar: no extra dependency; a tenant-specific
-    # calendar would plug in here.
-    from pandas.tseries.holiday import USFederalHolidayCalendar
-
-    found = {d.date() for d in USFederalHolidayCalendar().holidays(min(days), max(days))}
-    return np.array([1.0 if d in found else 0.0 for d in days])
 
 
 def _store(deps, coll: str, key: str, req: PredictionRequest, version: int,

@@ -118,3 +118,24 @@ def test_theta_is_ses_plus_half_the_trend():
 
 def test_seasonal_naive_repeats_the_last_season():
     assert models.seasonal_naive(np.arange(8.0), 6, 4).tolist() == [4, 5, 6, 7, 4, 5]
+
+
+def test_the_forecast_is_the_median_of_the_panel_with_equal_weights():
+    from shared.forecast.engine import panel
+
+    rng = np.random.default_rng(8)
+    t = np.arange(60)
+    y = 300 + 3 * t + 25 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 6, t.size)
+    f = forecast(y, 9, 12)
+    members = panel(12)
+    assert [n for n, _ in f.components] == list(members)
+    assert {w for _, w in f.components} == {0.25}
+    each = np.vstack([fn(y, 9) for fn in members.values()])
+    assert f.point == pytest.approx(np.median(each, axis=0))
+
+
+def test_one_member_going_astray_does_not_move_the_median_much():
+    rng = np.random.default_rng(9)
+    y = 100 + rng.normal(0, 2, 48)
+    f = forecast(y, 6, 1)
+    assert np.all(np.abs(f.point - 100) < 6)
