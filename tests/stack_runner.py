@@ -30,12 +30,12 @@ def start_stack(data_dir: Path, *, threads: int = 32, **settings_kw):
     stack.start_worker()
     thread = threading.Thread(target=stack.serve, kwargs={"threads": threads}, daemon=True)
     thread.start()
-    deadline = time.time() + 20
+    deadline = time.time() + 60
     while True:
         try:
             requests.get(f"{settings.base_url}/api/health", timeout=1)
             return stack, thread
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow under load
             if time.time() > deadline:
                 stop_stack(stack, thread)
                 raise
