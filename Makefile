@@ -1,5 +1,5 @@
 # The two commands of the README. Each does all of its own set-up.
-.PHONY: run test lint bench
+.PHONY: run test lint
 
 run:  ## run the whole product locally on http://127.0.0.1:8080
 	@bash scripts/setup.sh run
