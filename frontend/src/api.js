@@ -14,6 +14,29 @@ export class ApiError extends Error {
   }
 }
 
+// What a non-JSON answer to an /api call means: on Hosting an unknown /api path (or an
+// API that is not deployed yet) falls back to index.html, and a proxy may answer with
+// its own HTML error page.
+const NOT_JSON = "Tidemark's server gave an unexpected answer (not the API's data). "
+  + "Reload the page; if it keeps happening, the service may be updating, so try again in a few minutes.";
+
+function notJson(resp) {
+  const err = new ApiError(resp.status, { error: { code: "unexpected_response", message: NOT_JSON,
+    details: { content_type: resp.headers.get("Content-Type") ?? "" } } },
+  resp.headers.get("X-Request-Id"));
+  // Shown like a server failure: with a reference when there is one.
+  err.status = resp.ok ? 502 : resp.status;
+  return err;
+}
+
+function isJson(resp) {
+  return /[/+]json\b/i.test(resp.headers.get("Content-Type") ?? "");
+}
+
+function isHtml(resp) {
+  return /^text\/html\b/i.test(resp.headers.get("Content-Type") ?? "");
+}
+
 function friendlyStatus(status) {
   if (status === 0) return "Cannot reach Tidemark. Check your connection and try again.";
   if (status === 401) return "Your session has ended. Please sign in again.";
@@ -77,18 +100,33 @@ export async function api(path, { method = "GET", body, query, auth = true, raw 
     }
   }
   if (!resp.ok) throw await toError(resp);
-  if (raw) return resp;
+  if (raw) {
+    // A download that comes back as the app's own page is not the file that was asked for.
+    if (isHtml(resp)) throw notJson(resp);
+    return resp;
+  }
   if (resp.status === 204) return null;
   const text = await resp.text();
-  return text ? JSON.parse(text) : null;
+  if (!text) return null;
+  if (!isJson(resp)) throw notJson(resp);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw notJson(resp);
+  }
 }
 
 async function toError(resp) {
   let body = null;
-  try {
-    body = await resp.json();
-  } catch {
-    body = null;
+  if (isJson(resp)) {
+    try {
+      body = await resp.json();
+    } catch {
+      body = null;
+    }
+  } else if (isHtml(resp) && resp.status !== 401 && resp.status < 500) {
+    // An HTML error page instead of the API's JSON: say so rather than "Request failed".
+    return notJson(resp);
   }
   const err = new ApiError(resp.status, body, resp.headers.get("X-Request-Id"));
   const retryAfter = Number(resp.headers.get("Retry-After"));

@@ -143,10 +143,13 @@ export function timeSeriesChart(canvas, { series, measure, grain, forecast, anom
 /** Horizontal bars of a breakdown's top values by revenue. */
 export function breakdownChart(canvas, items) {
   const rows = items.slice(0, 10);
+  // Long names are cut to what the card can show beside the bars (narrow on a phone).
+  const room = canvas.parentElement?.clientWidth ?? 600;
+  const cut = room < 360 ? 16 : room < 480 ? 20 : 28;
   return new Chart(canvas, {
     type: "bar",
     data: {
-      labels: rows.map((r) => truncate(String(r.value ?? "(blank)"), 28)),
+      labels: rows.map((r) => truncate(String(r.value ?? "(blank)"), cut)),
       datasets: [{ label: "Revenue", data: rows.map((r) => r.revenue), backgroundColor: COLORS.bar,
         borderRadius: 3, maxBarThickness: 22 }],
     },

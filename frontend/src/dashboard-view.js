@@ -133,8 +133,10 @@ function rankChange(r) {
 export function concentrationNote(breakdowns) {
   const c = breakdowns?.concentration;
   if (!c || c.top10pct_share === null || c.top10pct_share === undefined) return null;
-  return h("p", { class: "muted", dataset: { concentration: "" },
-    text: `The top 10% of ${c.dimension ?? "customer"}s bring in ${percent(c.top10pct_share * 100, 0)} of revenue.` });
+  const who = c.dimension ?? "customer";
+  return h("section", { class: "card span-all", "aria-labelledby": "concentration-h", dataset: { concentration: "" } },
+    h("h2", { id: "concentration-h", text: `${who.charAt(0).toUpperCase()}${who.slice(1)} concentration` }),
+    h("p", { class: "muted", text: `The top 10% of ${who}s bring in ${percent(c.top10pct_share * 100, 0)} of revenue.` }));
 }
 
 export function insightsCard(insights) {

@@ -3,6 +3,7 @@
 import { fetchBlob } from "./api.js";
 import { errorBox, h, replace, saveBlob } from "./dom.js";
 import { bytes, dateTime, number, percent, titleCase } from "./format.js";
+import { ROLE_LABELS } from "./upload-options.js";
 
 export const FINAL = new Set(["loaded", "failed"]);
 
@@ -26,27 +27,41 @@ export function statusLine(upload) {
   return h("p", { class: "status-line", dataset: { uploadStatus: upload.status } }, parts);
 }
 
-export function renderReport(upload) {
+const RETRY_HINTS = {
+  ambiguous_date_format: "Choose the day and month order of the dates under Advanced, then upload the file again.",
+  no_date_column: "If the file has a date column under another name, pick it as the Date under Advanced.",
+  no_measure_column: "If the file has an amount or quantity column under another name, pick it under Advanced.",
+  mapping_column_missing: "Pick one of the file's columns (or Automatic) for that role under Advanced.",
+  mapping_type_mismatch: "Pick a column of the right kind (or Automatic) for that role under Advanced.",
+};
+
+/**
+ * The report of one upload. `retry` (a function, or the address of the upload page that
+ * pre-fills the form) adds "Try again with these settings" to a failed upload.
+ */
+export function renderReport(upload, { retry } = {}) {
   const report = upload.report;
   const wrap = h("section", { class: "report", "aria-labelledby": `report-${upload.id}`,
     dataset: { report: upload.id } });
   wrap.append(h("h2", { id: `report-${upload.id}`, text: "Validation report" }));
   if (upload.status === "failed" && upload.error) {
     wrap.append(h("div", { class: "alert alert-error", role: "alert", dataset: { uploadError: "" } },
-      h("p", {}, h("strong", { text: "This file was not loaded. " }), upload.error.message ?? ""),
+      h("p", {}, h("strong", { text: "This file was not loaded. " }), sentence(upload.error.message)),
       upload.error.code && h("p", { class: "muted small", text: `Reason code: ${upload.error.code}` })));
+    if (retry) wrap.append(retryAction(upload, retry));
   }
   if (!report) {
     if (upload.status !== "failed") wrap.append(h("p", { class: "muted", text: "The report appears once the file has been processed." }));
     return wrap;
   }
   const read = report.rows_read ?? 0;
+  const failedEarly = upload.status === "failed" && !read;
   const stats = h("dl", { class: "stats" },
     stat("Rows read", number(read), "rows-read"),
     stat("Rows loaded", number(report.rows_loaded ?? 0), "rows-loaded"),
     stat("Rows rejected", number(report.rows_rejected ?? 0), "rows-rejected"),
     stat("Rejected share", read ? percent((100 * (report.rows_rejected ?? 0)) / read) : "—", "rejected-share"));
-  wrap.append(stats);
+  if (!failedEarly) wrap.append(stats);
 
   const reasons = Object.entries(report.rejected_by_reason ?? {}).sort((a, b) => b[1] - a[1]);
   if (reasons.length) {
@@ -92,7 +107,14 @@ export function renderReport(upload) {
   if (mapping.length) {
     wrap.append(h("h3", { text: "How the columns were read" }),
       h("dl", { class: "mapping", dataset: { mapping: "" } }, mapping.map(([role, col]) => [
-        h("dt", { text: titleCase(role) }), h("dd", {}, mappedColumn(col))])));
+        h("dt", { text: ROLE_LABELS[role] ?? titleCase(role) }), h("dd", {}, mappedColumn(col))])));
+  }
+  const columns = report.columns ?? [];
+  if (upload.status === "failed" && columns.length) {
+    wrap.append(h("h3", { text: "Columns in the file" }),
+      h("ul", { class: "columns-seen", dataset: { columnsSeen: "" } }, columns.map((c) => h("li", {},
+        h("span", { class: "column-name", text: c.column ?? "" }),
+        h("span", { class: "muted small", text: ` · ${columnKind(c)}` })))));
   }
   for (const w of report.warnings ?? []) {
     wrap.append(h("p", { class: "alert alert-warn", text: w }));
@@ -111,6 +133,26 @@ function mappedColumn(col) {
   if (typeof col === "string") return col;
   const name = Array.isArray(col.column) ? col.column.join(" × ") : String(col.column ?? "");
   return [h("span", { text: name }), col.by && h("span", { class: "muted small", text: ` · ${HOW[col.by] ?? col.by}` })];
+}
+
+function sentence(text) {
+  const s = String(text ?? "");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function columnKind(c) {
+  if (c.type === "date" && c.date_order === "ambiguous") return "dates, day/month order unclear";
+  if (c.type === "date" && c.date_order) return `dates (${c.date_order})`;
+  return { number: "numbers", date: "dates", text: "text", empty: "empty" }[c.type] ?? c.type ?? "";
+}
+
+function retryAction(upload, retry) {
+  const hint = RETRY_HINTS[upload.error?.code];
+  const label = "Try again with these settings";
+  const control = typeof retry === "function"
+    ? h("button", { type: "button", class: "btn btn-primary", dataset: { action: "retry" }, onclick: retry, text: label })
+    : h("a", { class: "btn btn-primary", href: retry, dataset: { action: "retry" }, text: label });
+  return h("div", { class: "retry" }, hint && h("p", { text: hint }), h("p", { class: "actions" }, control));
 }
 
 function stat(label, value, key) {

@@ -4,6 +4,7 @@
 const routes = [];
 let cleanup = null;
 let renderToken = 0;
+let rendering = null; // the path and query of the page shown (or being loaded)
 let guard = () => null;
 
 export function route(pattern, load, meta = {}) {
@@ -33,11 +34,13 @@ export function setQuery(params) {
   }
   const s = qs.toString();
   history.replaceState({}, "", location.pathname + (s ? `?${s}` : ""));
+  rendering = location.pathname + location.search;
 }
 
 export async function render() {
   const token = ++renderToken;
   const path = location.pathname;
+  rendering = path + location.search;
   let match = null;
   for (const r of routes) {
     const m = r.re.exec(path);
@@ -72,11 +75,16 @@ export async function render() {
 }
 
 export function start() {
-  window.addEventListener("popstate", () => render());
+  // A change of the #fragment only (the skip link) is not a new page.
+  window.addEventListener("popstate", () => {
+    if (location.pathname + location.search !== rendering) render();
+  });
   document.addEventListener("click", (e) => {
     const a = e.target.closest("a[href]");
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey
       || a.target || a.hasAttribute("download")) return;
+    // In-page links (the skip link) keep the browser's own behaviour: scroll and focus.
+    if (a.getAttribute("href").startsWith("#")) return;
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
     e.preventDefault();

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, sideways_scrollers
 
 pytestmark = pytest.mark.e2e
 
@@ -179,16 +179,32 @@ def test_pages_fit_a_phone_screen(shared_stack, demo_account, phone_page, shot):
     shot(page, "phone-signin")
     open_demo_dashboard(page, base)
     page.locator("[data-chart=series] canvas").wait_for()
+    assert sideways_scrollers(page) == []
     shot(page, "phone-dashboard")
     shot(page, "phone-dashboard-top", full_page=False)
-    for path, name in (("/upload", "phone-upload"), ("/uploads", "phone-uploads")):
+    upload_id = demo_account["upload"]["id"]
+    for path, name in (("/upload", "phone-upload"), ("/uploads", "phone-uploads"),
+                       (f"/uploads/{upload_id}", "phone-upload-detail"),
+                       ("/admin", "phone-admin")):
         page.goto(base + path)
         page.locator("h1").wait_for()
         page.wait_for_load_state("networkidle")
+        if path == "/uploads":
+            # The list is a card per upload, each field labelled, nothing cut off.
+            row = page.locator(f"tr[data-upload-id='{upload_id}']")
+            row.wait_for()
+            assert row.evaluate("el => getComputedStyle(el).display") == "block"
+            box = row.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+            labels = row.locator("td").evaluate_all(
+                "tds => tds.map(td => getComputedStyle(td, '::before').content)")
+            assert '"Rows loaded"' in labels and '"Status"' in labels
+            assert row.get_by_role("button", name="Delete").is_visible()
         shot(page, name)
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+        assert sideways_scrollers(page) == [], f"{path} has content scrolling sideways"
     assert PHONE["width"] < DESKTOP["width"]
 
 

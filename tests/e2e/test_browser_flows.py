@@ -5,50 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import SUPERSTORE, Api
+from tests.e2e.conftest import (
+    PASSWORD,
+    SUPERSTORE,
+    Api,
+    register_in_browser,
+    sign_in,
+    unique_email,
+    upload_in_browser,
+    wait_final_status,
+)
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct-horse-battery-9"
-
-
-def unique_email(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
-
-
-def register_in_browser(page, base: str, email: str, tenant: str = "Acme Trading") -> None:
-    page.goto(base + "/register")
-    page.get_by_label("Organisation").fill(tenant)
-    page.get_by_label("Your name").fill("Ada Analyst")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_role("heading", name="Upload sales data").wait_for()
-
-
-def sign_in(page, base: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(base + "/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
-
-
-def upload_in_browser(page, path: Path, dataset: str = "sales") -> None:
-    page.get_by_label("Dataset").fill(dataset)
-    page.set_input_files("#upload-file", str(path))
-    page.get_by_role("button", name="Upload", exact=True).click()
-
-
-def wait_final_status(page, timeout_ms: int = 180_000) -> str:
-    page.wait_for_selector("[data-upload-status=loaded], [data-upload-status=failed]",
-                           timeout=timeout_ms)
-    return page.get_attribute("[data-upload-status]", "data-upload-status")
 
 
 def test_register_then_upload_shows_real_progress_and_live_status(running_stack, page, shot):

@@ -1,6 +1,6 @@
 import { api } from "../api.js";
 import { emptyState, errorBox, field, h, loadingState, replace, showFieldErrors } from "../dom.js";
-import { dateTime, titleCase } from "../format.js";
+import { dateTime, day, titleCase } from "../format.js";
 import * as session from "../session.js";
 
 const ROLES = [["viewer", "Viewer — reads the dashboard"], ["analyst", "Analyst — also uploads data"],
@@ -78,10 +78,13 @@ export function render(main) {
       return;
     }
     const me = session.current().user?.id;
-    replace(list, h("div", { class: "card table-scroll" }, h("table", { class: "table", dataset: { table: "users" } },
-      h("caption", { class: "visually-hidden", text: "Users of this organisation" }),
-      h("thead", {}, h("tr", {}, ["Email", "Role", "Status", "Added", "Access"].map((c) => h("th", { scope: "col", text: c })))),
-      h("tbody", {}, users.map((u) => row(u, u.id === me))))));
+    // A card per user on a phone (CSS); the roles keep the table's meaning when restyled.
+    replace(list, h("div", { class: "card table-cards-wrap" },
+      h("table", { class: "table table-cards", role: "table", dataset: { table: "users" } },
+        h("caption", { class: "visually-hidden", text: "Users of this organisation" }),
+        h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, ["Email", "Role", "Status", "Added", "Access"]
+          .map((c) => h("th", { scope: "col", role: "columnheader", text: c })))),
+        h("tbody", { role: "rowgroup" }, users.map((u) => row(u, u.id === me))))));
   }
 
   function row(u, isMe, message) {
@@ -94,12 +97,14 @@ export function render(main) {
       dataset: { action: u.disabled ? "enable" : "disable" }, disabled: isMe,
       "aria-label": `${u.disabled ? "Enable" : "Disable"} ${u.email}`, text: u.disabled ? "Enable" : "Disable" });
     toggle.addEventListener("click", () => patch(u, { disabled: !u.disabled }, note));
-    const tr = h("tr", { dataset: { userId: u.id } },
-      h("td", {}, h("span", { text: u.email }), isMe && h("span", { class: "muted small", text: " (you)" })),
-      h("td", {}, role),
-      h("td", {}, h("span", { class: `badge badge-${u.status}`, text: titleCase(u.status) })),
-      h("td", { text: dateTime(u.created_at) }),
-      h("td", {}, toggle, " ", note));
+    const cell = (label, attrs, ...children) => h("td", { role: "cell", dataset: { label }, ...attrs }, ...children);
+    const tr = h("tr", { role: "row", dataset: { userId: u.id } },
+      cell("Email", { class: "cell-title" }, h("span", { text: u.email }),
+        isMe && h("span", { class: "muted small", text: " (you)" })),
+      cell("Role", {}, role),
+      cell("Status", {}, h("span", { class: `badge badge-${u.status}`, text: titleCase(u.status) })),
+      cell("Added", { text: day(u.created_at), title: dateTime(u.created_at) }),
+      cell("Access", { class: "cell-actions" }, toggle, " ", note));
     return tr;
   }
 

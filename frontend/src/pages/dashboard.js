@@ -221,7 +221,7 @@ export function render(main, { query }) {
       h("div", { class: "grid" }, series.node,
         h("div", { class: "grid-2 span-all" }, insightsCard(view.insights), anomaliesCard(view.anomalies)),
         bds.map((b) => b.node),
-        h("div", { class: "span-all" }, concentrationNote(view.breakdowns))));
+        concentrationNote(view.breakdowns)));
     charts = [series.draw(), ...bds.map((b) => b.draw())];
   }
 

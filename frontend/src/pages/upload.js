@@ -1,13 +1,16 @@
 import { api, putWithProgress } from "../api.js";
 import { POLL_MAX_MS, POLL_MS } from "../config.js";
-import { announce, errorBox, field, h, replace, showFieldErrors } from "../dom.js";
+import { announce, errorBox, field, h, loadingState, replace, showFieldErrors } from "../dom.js";
 import { bytes, number } from "../format.js";
 import { FINAL, renderReport, statusLine, uploadFacts } from "../report.js";
+import { advancedOptions, readHeader, retrySettings } from "../upload-options.js";
 
 const ACCEPTED = new Set(["text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"]);
 
-export function render(main) {
+export function render(main, { query } = {}) {
   let file = null;
+  // Columns a failed upload's report described (with their types), by name.
+  let known = new Map();
   let stopped = false;
   const controller = new AbortController();
 
@@ -25,6 +28,11 @@ export function render(main) {
     file = f ?? null;
     fileName.textContent = file ? `${file.name} · ${bytes(file.size)}` : "No file chosen";
     drop.classList.toggle("has-file", Boolean(file));
+    if (file) {
+      readHeader(file).then((names) => {
+        if (names.length && file === f) options.setColumns(names.map((n) => known.get(n) ?? { column: n }));
+      }).catch(() => {});
+    }
   }
   fileInput.addEventListener("change", () => choose(fileInput.files[0]));
   for (const type of ["dragenter", "dragover"]) {
@@ -48,13 +56,16 @@ export function render(main) {
     h("legend", { text: "If the dataset already has data" }),
     radio("mode", "append", "Add these rows to it (append)", true),
     radio("mode", "replace", "Replace all its rows with this file (replace)", false));
+  const options = advancedOptions();
   const status = h("div", { class: "form-status" });
+  const notice = h("div", { class: "form-notice", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Upload" });
   const form = h("form", { class: "card form", novalidate: true, dataset: { form: "upload" } },
+    notice,
     field({ label: "Dataset", name: "dataset", control: datasetInput,
       hint: "A name for this data; a new name creates a new dataset." }),
     datalist, drop, h("p", { class: "field-error", dataset: { errorFor: "filename" } }),
-    modes, status, submit);
+    modes, options.element, status, submit);
 
   const progressBar = h("progress", { max: 100, value: 0, "aria-label": "Upload progress",
     dataset: { progress: "upload" } });
@@ -62,6 +73,7 @@ export function render(main) {
   const progress = h("section", { class: "card hidden", "aria-labelledby": "progress-h" },
     h("h2", { id: "progress-h", text: "Sending the file" }), progressBar, progressText);
   const ingest = h("section", { class: "card hidden", "aria-live": "polite", dataset: { ingest: "" } });
+  const guide = fileGuide();
 
   api("/api/metrics/datasets").then((resp) => {
     const items = resp?.datasets ?? resp?.items ?? [];
@@ -84,9 +96,14 @@ export function render(main) {
     const mode = new FormData(form).get("mode");
     const contentType = ACCEPTED.has(file.type) ? file.type : "text/csv";
     submit.disabled = true;
+    replace(notice);
+    replace(ingest);
+    ingest.classList.add("hidden");
+    guide.classList.add("hidden");
     try {
-      const created = await api("/api/uploads", { method: "POST", body: {
-        filename: file.name, size_bytes: file.size, content_type: contentType, dataset, mode } });
+      const body = { filename: file.name, size_bytes: file.size, content_type: contentType, dataset, mode };
+      for (const [key, value] of Object.entries(options.values())) if (value !== null) body[key] = value;
+      const created = await api("/api/uploads", { method: "POST", body });
       const upload = created.upload;
       progress.classList.remove("hidden");
       announce("Uploading the file");
@@ -102,6 +119,9 @@ export function render(main) {
       await poll(upload.id);
     } catch (err) {
       if (err.name === "AbortError") return;
+      // A problem with an advanced setting: open the disclosure so its control can take focus.
+      const fields = Object.keys(err.details?.fields ?? {});
+      if (fields.some((k) => ["mapping", "date_order", "decimal_separator"].includes(k))) options.element.open = true;
       if (!showFieldErrors(form, err)) replace(status, errorBox(err));
     } finally {
       submit.disabled = false;
@@ -141,7 +161,41 @@ export function render(main) {
       upload.status === "processing" && h("progress", { max: 100,
         value: Math.round((upload.progress ?? 0) * 100), "aria-label": "Processing progress" }),
       uploadFacts(upload),
-      FINAL.has(upload.status) && renderReport(upload), next);
+      FINAL.has(upload.status) && renderReport(upload, { retry: () => retryWith(upload) }), next);
+  }
+
+  /** Put a failed upload's settings back into the form, with Advanced open where it failed. */
+  function retryWith(upload, { focus = true } = {}) {
+    const settings = retrySettings(upload);
+    if (settings.dataset) datasetInput.value = settings.dataset;
+    const radioInput = form.querySelector(`input[name=mode][value="${CSS.escape(settings.mode)}"]`);
+    if (radioInput) radioInput.checked = true;
+    known = new Map(settings.columns.map((c) => [c.column, c]));
+    options.prefill(settings);
+    announce("The form holds the settings of the failed upload. Adjust them and upload again.");
+    if (focus) options.open(settings.focus);
+    else options.element.open = true;
+    return settings;
+  }
+
+  const from = query?.get("from");
+  if (from) {
+    replace(notice, loadingState("Loading the settings of that upload…"));
+    api(`/api/uploads/${encodeURIComponent(from)}`).then((upload) => {
+      if (stopped) return;
+      // Keep focus on the heading: the file has to be chosen again first.
+      retryWith(upload, { focus: false });
+      replace(notice, h("p", { class: "alert alert-info", dataset: { retryOf: upload.id } },
+        `The settings of “${upload.filename}” are filled in. Choose the file again, adjust `
+        + "them under Advanced and upload."));
+      // Its report stays in view while the settings are adjusted.
+      replace(ingest, h("h2", { text: "Previous attempt" }), statusLine(upload), uploadFacts(upload),
+        FINAL.has(upload.status) && renderReport(upload));
+      ingest.classList.remove("hidden");
+      guide.classList.add("hidden");
+    }).catch((err) => {
+      if (!stopped) replace(notice, errorBox(err));
+    });
   }
 
   main.append(h("section", { class: "page" },
@@ -149,12 +203,29 @@ export function render(main) {
     h("p", { class: "lead", text: "A CSV with one row per sale or order line: a date and an "
       + "amount (or quantity and unit price), plus any of product, category, region, customer, "
       + "channel and order id. Column names are recognised automatically." }),
-    h("div", { class: "grid-2" }, form, h("div", {}, progress, ingest))));
+    h("div", { class: "grid-2" }, form, h("div", {}, guide, progress, ingest))));
 
   return () => {
     stopped = true;
     controller.abort();
   };
+}
+
+/** What a file should look like, beside the form until an upload starts. */
+function fileGuide() {
+  return h("section", { class: "card guide", "aria-labelledby": "guide-h", dataset: { guide: "" } },
+    h("h2", { id: "guide-h", text: "What a good file looks like" }),
+    h("ul", {},
+      h("li", { text: "A header row with the column names, then one row per sale or order line." }),
+      h("li", { text: "A date column: 2024-03-31, 31/03/2024, 03/31/2024 or 31 Mar 2024 all work." }),
+      h("li", { text: "An amount column, or a quantity and a unit price." }),
+      h("li", { text: "Commas, semicolons or tabs between columns." })),
+    h("p", { class: "small muted", text: "For example:" }),
+    h("pre", { class: "sample" }, h("code", { text: "Order Date,Product,Region,Sales\n"
+      + "2024-03-31,Desk lamp,West,49.90\n2024-03-31,Notebook,East,6.50" })),
+    h("p", { class: "small muted", text: "Rows that cannot be read are set aside and listed in the "
+      + "report, with a download to fix them. If a column is missed or read the wrong way, "
+      + "set it under Advanced." }));
 }
 
 function radio(name, value, label, checked) {

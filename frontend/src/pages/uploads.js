@@ -43,21 +43,28 @@ export function render(main) {
         canWrite && h("a", { class: "btn btn-primary", href: "/upload", text: "Upload a CSV" })));
       return;
     }
-    const rows = items.map((u) => h("tr", { dataset: { uploadId: u.id } },
-      h("td", {}, h("a", { href: `/uploads/${encodeURIComponent(u.id)}`, text: u.filename ?? u.id })),
-      h("td", { text: u.dataset_name ?? u.dataset_id ?? "" }),
-      h("td", {}, statusBadge(u.status)),
-      h("td", { class: "num", text: bytes(u.size_bytes) }),
-      h("td", { class: "num", text: u.report ? number(u.report.rows_loaded ?? 0) : "—" }),
-      h("td", { class: "num", text: u.report ? number(u.report.rows_rejected ?? 0) : "—" }),
-      h("td", { text: dateTime(u.created_at) }),
-      canWrite && h("td", {}, deleteButton(u))));
-    replace(body, h("div", { class: "table-scroll card" }, h("table", { class: "table", dataset: { table: "uploads" } },
-      h("caption", { class: "visually-hidden", text: "Uploads, newest first" }),
-      h("thead", {}, h("tr", {}, ["File", "Dataset", "Status", "Size", "Rows loaded", "Rejected",
-        "Uploaded", canWrite ? "Actions" : null].filter(Boolean).map((c) =>
-        h("th", { scope: "col", class: ["Size", "Rows loaded", "Rejected"].includes(c) ? "num" : undefined, text: c })))),
-      h("tbody", {}, rows))));
+    // On a phone the rows become cards (CSS), each cell labelled by its column's name;
+    // the explicit roles keep the table's meaning for screen readers when it is restyled.
+    const cell = (label, attrs, ...children) => h("td", { role: "cell", dataset: { label }, ...attrs }, ...children);
+    const rows = items.map((u) => h("tr", { role: "row", dataset: { uploadId: u.id } },
+      cell("File", { class: "cell-title" },
+        h("a", { href: `/uploads/${encodeURIComponent(u.id)}`, text: u.filename ?? u.id })),
+      cell("Dataset", { text: u.dataset_name ?? u.dataset_id ?? "" }),
+      cell("Status", {}, statusBadge(u.status)),
+      cell("Size", { class: "num", text: bytes(u.size_bytes) }),
+      cell("Rows loaded", { class: "num", text: u.report ? number(u.report.rows_loaded ?? 0) : "—" }),
+      cell("Rejected", { class: "num", text: u.report ? number(u.report.rows_rejected ?? 0) : "—" }),
+      cell("Uploaded", { text: dateTime(u.created_at) }),
+      canWrite && cell("Actions", { class: "cell-actions" }, deleteButton(u))));
+    const headings = ["File", "Dataset", "Status", "Size", "Rows loaded", "Rejected", "Uploaded",
+      canWrite ? "Actions" : null].filter(Boolean);
+    replace(body, h("div", { class: "card table-cards-wrap" },
+      h("table", { class: "table table-cards", role: "table", dataset: { table: "uploads" } },
+        h("caption", { class: "visually-hidden", text: "Uploads, newest first" }),
+        h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, headings.map((c) => h("th", {
+          scope: "col", role: "columnheader",
+          class: ["Size", "Rows loaded", "Rejected"].includes(c) ? "num" : undefined, text: c })))),
+        h("tbody", { role: "rowgroup" }, rows))));
   }
 
   function deleteButton(u) {
