@@ -45,6 +45,8 @@ class Series:
     xx: list
     h: int
     period: int
+    start: str | None = None  # ISO date of the first period (Superstore only)
+    grain: str | None = None
 
 
 def sales_series(grain: str, origins: int = 6) -> list[Series]:
@@ -68,22 +70,32 @@ def sales_series(grain: str, origins: int = 6) -> list[Series]:
         v = values.to_numpy(float)
         for k in range(origins):
             cut = v.size - h - k * step
-            out.append(Series(list(v[:cut]), list(v[cut:cut + h]), h, m))
+            first = values.index[0].date()
+            out.append(Series(list(v[:cut]), list(v[cut:cut + h]), h, m,
+                              first.isoformat(), "day" if grain == "daily" else "week"))
     return out
 
 
 def _tidemark(args):
+    from datetime import date
+
+    from shared.forecast import calendar
     from shared.forecast.engine import forecast
 
-    x, h, m = args
-    f = forecast(x, h, m)
-    return f.point, f.lo80, f.hi80, f.lo95, f.hi95
+    x, h, m, start, grain, gbm = args
+    cal = calendar.features(date.fromisoformat(start), grain) if start else None
+    f = forecast(x, h, m, calendar=cal, gbm=gbm)
+    used = dict(f.components).get("gbm", 0.0)
+    return (f.point, f.lo80, f.hi80, f.lo95, f.hi95), used
 
 
-def run_tidemark(series, jobs: int):
-    work = [(np.asarray(s.x, float), s.h, s.period) for s in series]
+def run_tidemark(series, jobs: int, gbm: bool | None):
+    """Forecasts, and the share of series whose forecast used the GBM."""
+    work = [(np.asarray(s.x, float), s.h, s.period, getattr(s, "start", None),
+             getattr(s, "grain", None), gbm) for s in series]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_tidemark, work, chunksize=8))
+        out = list(pool.map(_tidemark, work, chunksize=8))
+    return [r for r, _ in out], float(np.mean([u > 0 for _, u in out]))
 
 
 def run_statsforecast(series, model_names, jobs: int):
@@ -140,6 +152,9 @@ def main() -> None:
                     choices=["monthly", "quarterly", "yearly", *SALES])
     ap.add_argument("--every", type=int, default=1, help="take every Nth series (sampling)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--gbm", default="auto", choices=["auto", "on", "off"],
+                    help="the gradient-boosting candidate: per-grain default, forced on "
+                         "(selected per series by backtest), or off")
     ap.add_argument("--baselines", default="seasonal_naive,AutoETS,AutoTheta,Theta",
                     help="statsforecast models to run alongside (empty: none)")
     args = ap.parse_args()
@@ -154,8 +169,10 @@ def main() -> None:
           f"jobs={args.jobs}")
     rows = []
     started = time.perf_counter()
-    ours = run_tidemark(series, args.jobs)
+    gbm = {"auto": None, "on": True, "off": False}[args.gbm]
+    ours, used = run_tidemark(series, args.jobs, gbm)
     rows.append(("Tidemark", *score(series, ours, clip=True), time.perf_counter() - started))
+    print(f"Tidemark used the GBM on {100 * used:.1f}% of the series (--gbm {args.gbm})")
 
     names = [n for n in args.baselines.split(",") if n]
     if names:

@@ -48,28 +48,36 @@ def origins(n: int, h: int, *, max_origins: int = 3, min_train: int = 8) -> tupl
 
 def run(y: np.ndarray, h: int, models: Mapping[str, Model], *,
         learners: Mapping[str, Callable[[], Learner]] | None = None,
-        max_origins: int = 3, min_train: int = 8) -> list[Fold]:
+        max_origins: int = 3, min_train: int = 8, learner_fits: int = 1) -> list[Fold]:
     """Fit each model at each origin; a model that returns None at an origin is left
-    out of that fold. Learners (costly to fit) are fitted once, on the history before
-    the earliest origin, and forecast from every origin: still out-of-sample, as
-    each origin only adds history the fit never saw."""
+    out of that fold. Learners (costly to fit) are fitted `learner_fits` times: the
+    origins are split into that many groups of neighbours, and one fit on the
+    history before a group's earliest origin forecasts from every origin of the
+    group: still out-of-sample, as each origin only adds history the fit never saw.
+    A learner that declines any of its fits is left out of every fold."""
     h_bt, starts = origins(y.size, h, max_origins=max_origins, min_train=min_train)
-    fitted = {}
-    if starts:
-        for name, make in (learners or {}).items():
-            learner = make().fit(y[:min(starts)])
-            if learner is not None:
-                fitted[name] = learner
-    learned = {name: learner.forecast_many([y[:o] for o in starts], h_bt)
-               for name, learner in fitted.items()}
+    learned: dict[str, dict[int, np.ndarray]] = {}
+    groups = [list(g) for g in np.array_split(sorted(starts), max(1, learner_fits))
+              if len(g)] if starts else []
+    for name, make in (learners or {}).items():
+        outs: dict[int, np.ndarray] | None = {}
+        for group in groups:
+            learner = make().fit(y[:group[0]])
+            if learner is None:
+                outs = None
+                break
+            outs.update(zip(group, learner.forecast_many([y[:o] for o in group], h_bt),
+                            strict=True))
+        if outs:
+            learned[name] = outs
     folds = []
-    for i, o in enumerate(starts):
+    for o in starts:
         actual = y[o:o + h_bt]
         preds: dict[str, np.ndarray] = {}
         for name, model in models.items():
             _keep(preds, name, model(y[:o], actual.size))
         for name, outs in learned.items():
-            _keep(preds, name, outs[i])
+            _keep(preds, name, outs[o])
         folds.append(Fold(o, actual, preds))
     return folds
 

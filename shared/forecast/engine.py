@@ -8,7 +8,10 @@ is positive). An equal-weight median of a few good, different models is what the
 M3/M4 evidence favours over picking or weighting by backtest error, and it is what
 our own benchmark shows (benchmarks/README.md): backtest errors of a few origins
 are too noisy to select on, while the median shrugs off one member going astray.
-The backtest therefore scores and calibrates the combination, it does not choose.
+The backtest therefore scores and calibrates the combination, and chooses only
+between it and the variants with the gradient-boosting candidate (selection), which
+runs on daily and weekly data, where calendar effects live, and replaces the median
+only on a clear backtest lead.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from shared.forecast import accuracy, backtest, intervals, models
+from shared.forecast import accuracy, backtest, intervals, models, selection
+from shared.forecast.calendar import Calendar
+from shared.forecast.gbm import GbmLagModel
 
 BASELINE = "seasonal_naive"
 # Below this, no origin leaves enough history to fit on: naive with wide intervals.
@@ -77,9 +82,14 @@ def clean(values) -> np.ndarray:
     return y
 
 
-def forecast(values, h: int, m: int = 1, *, nonnegative: bool = True) -> Forecast:
+def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
+             nonnegative: bool = True, gbm: bool | None = None) -> Forecast:
     """Forecast h periods after `values` (one per period, oldest first; m is the
-    seasonal period: 12 monthly, 52 weekly, 7 daily, 4 quarterly, 1 none)."""
+    seasonal period: 12 monthly, 52 weekly, 7 daily, 4 quarterly, 1 none).
+
+    `calendar` gives the gradient-boosting candidate its calendar features (see
+    calendar.features); `gbm` forces that candidate on or off (None: selection.runs
+    decides by the grain and the length of the history)."""
     y = clean(values)
     if y.size == 0:
         raise ValueError("no history to forecast from")
@@ -87,32 +97,45 @@ def forecast(values, h: int, m: int = 1, *, nonnegative: bool = True) -> Forecas
         return _finish(_fallback(y, h, m), y, nonnegative)
 
     members = panel(m)
-    folds = backtest.run(y, h, members, min_train=max(4, MIN_BACKTEST - 2))
+    use_gbm = selection.runs(m, y.size) if gbm is None else gbm
+    learners = {selection.GBM: lambda: GbmLagModel(m, calendar)} if use_gbm else {}
+    folds = backtest.run(y, h, members, learners=learners,
+                         max_origins=selection.ORIGINS if learners else 3,
+                         learner_fits=selection.FITS,
+                         min_train=max(4, MIN_BACKTEST - 2))
     finals = {}
     for name, model in members.items():
         f = model(y, h)
         if f is not None and np.all(np.isfinite(f)):
             finals[name] = np.asarray(f, dtype=float)
-    point = median(finals)
     names = list(finals)
-    mix = [backtest.Fold(f.origin, f.actual, {COMBINATION: median(f.forecasts)})
-           for f in folds]
 
     scale = accuracy.mase_scale(y, m)
     unit = scale if scale > 0 else _flat_unit(y)
-    errors = backtest.scaled_errors(mix, COMBINATION, unit)
-    if errors is None:
+    choice = selection.choose(folds, names, unit)
+    if choice is None:
         return _finish(_fallback(y, h, m), y, nonnegative)
+    if choice.uses_gbm:
+        learner = GbmLagModel(m, calendar).fit(y)
+        f = learner.forecast(y, h) if learner is not None else None
+        if f is not None and np.all(np.isfinite(f)):
+            finals[selection.GBM] = f
+        else:  # the fit on the full history failed where the backtest's did not
+            choice = selection.choose(folds, names, unit, allow_gbm=False)
+    point = choice.combine(finals)
+    mix = [backtest.Fold(f.origin, f.actual, {COMBINATION: choice.combine(f.forecasts)})
+           for f in folds]
+    errors = backtest.scaled_errors(mix, COMBINATION, unit)
     widths = intervals.half_widths(errors, h, calibration=intervals.CALIBRATION)
     covered = intervals.held_out_coverage(errors, calibration=intervals.CALIBRATION)
     base = backtest.scaled_errors(folds, BASELINE, unit)
-    weight = round(1.0 / len(names), 4)
+    components = choice.components()
     result = Forecast(
         point=point,
         lo80=point - widths[0.80] * unit, hi80=point + widths[0.80] * unit,
         lo95=point - widths[0.95] * unit, hi95=point + widths[0.95] * unit,
-        model=COMBINATION if len(names) > 1 else names[0],
-        components=[(k, weight) for k in names],
+        model=COMBINATION if len(components) > 1 else components[0][0],
+        components=components,
         accuracy={
             "mase": _mase(errors, scale), "smape": _fold_smape(mix, COMBINATION),
             "coverage80": _num(covered[0.80]), "coverage95": _num(covered[0.95]),

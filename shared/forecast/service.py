@@ -64,12 +64,14 @@ def precompute(deps, tenant_id: str, dataset_id: str, version: int) -> dict[str,
     coll, done = _collection(tenant_id), []
     for req in defaults(dataset_id):
         payload = compute(deps, tenant_id, req, version)
-        _store(deps, coll, req.key(), req, version, payload)
+        # strict: a lost write must fail the task, so the queue retries it
+        _store(deps, coll, req.key(), req, version, payload, strict=True)
         done.append(f"{req.measure}/{req.grain}")
     return {"version": version, "forecasts": done}
 
 
 def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[str, Any]:
+    from shared.forecast import calendar
     from shared.forecast.engine import forecast
 
     points = history.load(deps, tenant_id, req)
@@ -77,7 +79,8 @@ def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[
     values = np.array([v for _, v in points], dtype=float)
     future = history.next_periods(periods[-1], req.grain, req.horizon)
     nonneg = req.measure in NONNEGATIVE or bool(np.all(values >= 0))
-    result = forecast(values, req.horizon, SEASON[req.grain], nonnegative=nonneg)
+    result = forecast(values, req.horizon, SEASON[req.grain], nonnegative=nonneg,
+                      calendar=calendar.features(periods[0], req.grain))
     return {
         "dataset": req.dataset_id, "version": version, "measure": req.measure,
         "grain": req.grain, "horizon": req.horizon,
@@ -94,13 +97,15 @@ def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[
 
 
 def _store(deps, coll: str, key: str, req: PredictionRequest, version: int,
-           payload: dict[str, Any]) -> None:
+           payload: dict[str, Any], *, strict: bool = False) -> None:
     try:
         deps.docs.set(coll, key, {"dataset_id": req.dataset_id, "version": version,
                                   "kind": "default" if req.is_default else "view",
                                   "computed_at": datetime.now(UTC),
                                   "payload": json.dumps(payload, separators=(",", ":"))})
     except errors.AppError as exc:  # a cache write failing must not fail the answer
+        if strict:
+            raise
         log.warning("forecast not cached: %s", exc.message)
 
 
