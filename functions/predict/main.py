@@ -32,10 +32,10 @@ def predict_http(request):
 
 def _refit(payload, info):
     from shared.bootstrap import get_deps
-    from shared.forecast import request as forecast_request
     from shared.forecast import service
+    from shared.metrics.view import parse_task_payload  # the same payload as metrics tasks
 
-    tenant_id, dataset_id, version = forecast_request.parse_task_payload(payload)
+    tenant_id, dataset_id, version = parse_task_payload(payload)
     return service.precompute(get_deps(), tenant_id, dataset_id, version)
 
 

@@ -26,7 +26,6 @@ SEASON = {"day": 7, "week": 52, "month": 12}
 MAX_FILTER_VALUES = 50
 MAX_VALUE_LENGTH = 256
 _DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CONTROL = ("dataset", "measure", "grain", "horizon")
 
 
@@ -100,19 +99,6 @@ def parse(args: Any) -> PredictionRequest:
                        "too_many_values", limit=MAX_FILTER_VALUES)
         filters[key] = clean
     return PredictionRequest(dataset, measure, grain, horizon, filters)
-
-
-def parse_task_payload(payload: Mapping[str, Any]) -> tuple[str, str, int]:
-    """{"tenant_id", "dataset_id", "version"}; InvalidInput (permanent) if malformed."""
-    tenant_id, dataset_id = payload.get("tenant_id"), payload.get("dataset_id")
-    version = payload.get("version")
-    if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
-        raise _bad("tenant_id", "'tenant_id' is missing or malformed", "invalid_payload")
-    if not isinstance(dataset_id, str) or not _DATASET_ID.match(dataset_id):
-        raise _bad("dataset_id", "'dataset_id' is missing or malformed", "invalid_payload")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _bad("version", "'version' must be a positive integer", "invalid_payload")
-    return tenant_id, dataset_id, version
 
 
 def _horizon(raw: str | None, grain: str) -> int:
