@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from shared.ports import BlobStore, DocumentStore, SecretStore, TaskQueue, Warehouse
+    from shared.ports import (
+        BlobStore,
+        DocumentStore,
+        SecretStore,
+        TaskQueue,
+        TaskRef,
+        Warehouse,
+    )
 
 
 class Deps:
@@ -55,7 +62,8 @@ class Deps:
             if self.local:
                 from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 
-                return DuckDbWarehouse(self.settings.data_dir / "warehouse.duckdb")
+                return DuckDbWarehouse(self.settings.data_dir / "warehouse.duckdb",
+                                       load_memory=self.settings.duckdb_load_memory)
             from shared.adapters.gcp.bigquery import BigQueryWarehouse
 
             return BigQueryWarehouse(project=self.settings.gcp_project or None,
@@ -108,7 +116,7 @@ class Deps:
             return SecretManagerStore(project=self.settings.gcp_project,
                                       prefix=self.settings.secret_prefix)
 
-    def _deliver_finalized(self, event: dict[str, Any]) -> None:
+    def _deliver_finalized(self, event: dict[str, Any]) -> TaskRef:
         """Local stand-in for Eventarc: the finalize CloudEvent goes through the durable
         task queue, named per object generation, so it is delivered once per generation
         and retried like the cloud would."""
@@ -117,7 +125,21 @@ class Deps:
         data = event["data"]
         key = f'{data["bucket"]}/{data["name"]}#{data["generation"]}'
         name = "finalize-" + hashlib.sha256(key.encode()).hexdigest()[:32]
-        self.tasks.enqueue("ingest", event, name=name)
+        ref = self.tasks.enqueue("ingest", event, name=name)
+        # The file is in: show it as received even while the queue is busy. Best
+        # effort; the ingest marks it too.
+        import logging
+
+        from shared import errors
+        from shared.ingest.job import mark_uploaded
+
+        try:
+            mark_uploaded(self, data["bucket"], data["name"], data["generation"],
+                          int(data.get("size") or 0) or None)
+        except errors.AppError as exc:
+            logging.getLogger("tidemark.ingest").warning(
+                "could not mark the upload received: %s", exc.message)
+        return ref
 
 
 _deps: Deps | None = None

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Base URL the local stack is reachable at; signed URLs and task targets use it.
     public_url: str = ""
 
+    # DuckDB's memory ceiling while a load runs, so a load's peak memory does not grow
+    # with the file ("" leaves DuckDB's own limit, 80% of RAM).
+    duckdb_load_memory: str = "96MB"
+
     # --- naming shared by both backends ----------------------------------------------
     uploads_bucket: str = "tidemark-uploads"
     warehouse_dataset: str = "tidemark"

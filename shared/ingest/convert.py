@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shared.ingest import fastpath
 from shared.ingest import values as V
 from shared.ingest.mapping import ColumnMapping
 from shared.ingest.settle import ColumnType
@@ -25,6 +26,8 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def _json_escape(s: pa.Array) -> pa.Array:
+    if fastpath.json_safe(s):
+        return s
     if not pc.any(pc.match_substring_regex(s, r'["\\\x00-\x1f]')).as_py():
         return s
     s = pc.replace_substring(s, "\\", "\\\\")
@@ -43,13 +46,20 @@ def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[st
     n = batch.num_rows
     if not columns:
         return pa.nulls(n, pa.string())
+    # One join over all the columns: literal text between the values is merged, and a
+    # column with no null carries its quotes in that text instead of a join of its own.
     parts: list[pa.Array | str] = []
+    text = ""
     for i, name in enumerate(columns):
-        s = V.trimmed(batch.column(index[name]))
-        quoted = pc.binary_join_element_wise('"', _json_escape(s), '"', "")
-        parts.append(("{" if i == 0 else ",") + json.dumps(name) + ":")
-        parts.append(pc.fill_null(quoted, "null"))
-    parts.append("}")
+        s = _json_escape(V.trimmed(batch.column(index[name])))
+        text += ("{" if i == 0 else ",") + json.dumps(name) + ":"
+        if s.null_count:
+            parts += [text, pc.fill_null(pc.binary_join_element_wise('"', s, '"', ""), "null")]
+            text = ""
+        else:
+            parts += [text + '"', s]
+            text = '"'
+    parts.append(text + "}")
     return pc.binary_join_element_wise(*parts, "")
 
 
@@ -97,12 +107,13 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
         reject = pc.or_(reject, mask)
     reject = pc.fill_null(reject, False)
     row_numbers = pa.array(np.arange(base + 1, base + n + 1, dtype=np.int64))
-    if pc.any(reject).as_py():
+    rejected = pc.any(reject).as_py()
+    if rejected:
         _quarantine(batch, headers, checks, reject, row_numbers, report, rejects)
     keep = pc.invert(reject)
 
     def ident(value: str) -> pa.Array:
-        return pa.array(np.full(n, value, dtype=object), pa.string())
+        return fastpath.repeat_string(value, n)
 
     cols: dict[str, pa.Array] = {
         "tenant_id": ident(opts.tenant_id), "dataset_id": ident(opts.dataset_id),
@@ -116,7 +127,9 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     cols["loaded_at"] = pa.array(np.full(n, loaded_at.value, dtype=np.int64), pa.int64()).cast(
         V.TS_TYPE)
     table = pa.Table.from_pydict(cols)
-    return table.filter(keep).cast(STAGING_SCHEMA)
+    if rejected:
+        table = table.filter(keep)
+    return table.cast(STAGING_SCHEMA)
 
 
 def _quarantine(batch, headers, checks, reject, row_numbers, report, rejects) -> None:

@@ -2,15 +2,18 @@
 
 Pass 1 streams the whole file to settle every column's type; pass 2 streams it again
 to convert, validate and write the good rows to Parquet and the bad ones to a
-rejected-rows CSV. Both passes hold one block of the file at a time, so peak memory
-does not grow with the file size. Nothing here touches a port: the caller opens the
+rejected-rows CSV. Both passes hold a few blocks of the file at a time (the reader's
+read-ahead, a couple of grouped batches, one row group being written), so peak memory
+does not grow with the file size; see `streams` for the threads that overlap reading,
+converting and writing, and `fastpath` for the byte-level shortcuts that keep the
+per-row work low on clean data. Nothing here touches a port: the caller opens the
 stream and loads the staged Parquet file.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,14 +30,22 @@ from shared.ingest.rejects import RejectWriter
 from shared.ingest.report import IngestFailed, Report
 from shared.ingest.settle import LOOSE_SHARE, ColumnProfile, ColumnType, decimal_hint
 from shared.ingest.sniff import SAMPLE_BYTES, Sniffed, sniff
+from shared.ingest.streams import Counting, RowGroupWriter, grouped, read_ahead
 from shared.schema import BUSINESS_DATA
 
-BLOCK_BYTES = 4 * 1024 * 1024
+# The CSV reader reads up to 32 blocks ahead of the parser, so the block size bounds
+# the read-ahead memory (32 MiB at 1 MiB). A record longer than a block needs a bigger
+# block: pass 1 retries with the next size, and pass 2 uses the size pass 1 settled on.
+BLOCK_SIZES = (1024 * 1024, 4 * 1024 * 1024)
 _ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(),
           "NUMERIC": V.AMOUNT_TYPE, "TIMESTAMP": V.TS_TYPE, "DATE": pa.date32(),
           "JSON": pa.string(), "BOOL": pa.bool_()}
 STAGING_SCHEMA = pa.schema([pa.field(c.name, _ARROW[c.bq_type], c.mode != "REQUIRED")
                             for c in BUSINESS_DATA])
+# Dictionary pages only where values repeat; statistics where they are cheap and useful.
+_DICTIONARY_COLUMNS = ["tenant_id", "dataset_id", "upload_id", "occurred_date", "product",
+                       "category", "region", "customer", "channel", "loaded_at"]
+_STATISTICS_COLUMNS = [c.name for c in BUSINESS_DATA if c.name != "extra"]
 
 
 @dataclass
@@ -57,40 +68,24 @@ class Staged:
     columns: dict[str, ColumnType] = field(default_factory=dict)
 
 
-class _Counting(io.RawIOBase):
-    """Counts the bytes pyarrow pulls, for progress."""
-
-    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], None]) -> None:
-        self._raw, self._on = raw, on_bytes
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self._raw.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self._on(n)
-        return n
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _reader(stream: BinaryIO, sn: Sniffed, on_invalid: Callable[[Any], str]):
+def _reader(stream: BinaryIO, sn: Sniffed, on_invalid: Callable[[Any], str],
+            block_size: int = BLOCK_SIZES[0], check_utf8: bool = True):
     names = [f"c{i}" for i in range(len(sn.headers))]
     return pacsv.open_csv(
         stream,
         read_options=pacsv.ReadOptions(
             encoding=sn.encoding if sn.needs_transcoding else "utf8",
-            skip_rows=sn.skip_lines, column_names=names, block_size=BLOCK_BYTES),
+            skip_rows=sn.skip_lines, column_names=names, block_size=block_size),
         parse_options=pacsv.ParseOptions(
             delimiter=sn.delimiter, quote_char='"', double_quote=True,
             newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-            quoted_strings_can_be_null=False))
+            quoted_strings_can_be_null=False, check_utf8=check_utf8))
+
+
+def _straddles(exc: Exception) -> bool:
+    return "straddl" in str(exc)
 
 
 def _arrow_failure(exc: Exception) -> IngestFailed:
@@ -109,7 +104,27 @@ def _sniff(open_stream: Callable[[], BinaryIO]) -> Sniffed:
     return sniff(sample, at_eof=at_eof)
 
 
-def _profile(open_stream, sn: Sniffed, tick) -> tuple[list[ColumnProfile], int, int]:
+@dataclass
+class _Profiled:
+    profiles: list[ColumnProfile]
+    rows: int
+    invalid: int
+    block_size: int
+
+
+def _profile(open_stream, sn: Sniffed, tick, restart, on_batch) -> _Profiled:
+    for block_size in BLOCK_SIZES:
+        try:
+            return _profile_blocks(open_stream, sn, tick, block_size, on_batch)
+        except pa.ArrowInvalid as exc:
+            if not _straddles(exc) or block_size == BLOCK_SIZES[-1]:
+                raise
+            restart()
+    raise AssertionError("unreachable")
+
+
+def _profile_blocks(open_stream, sn: Sniffed, tick, block_size: int,
+                    on_batch: Callable[[], None]) -> _Profiled:
     profiles = [ColumnProfile(h) for h in sn.headers]
     rows, invalid = 0, [0]
 
@@ -117,12 +132,14 @@ def _profile(open_stream, sn: Sniffed, tick) -> tuple[list[ColumnProfile], int, 
         invalid[0] += 1
         return "skip"
 
-    with open_stream() as raw:
-        for batch in _reader(_Counting(raw, tick), sn, on_invalid):
+    with open_stream() as raw, closing(read_ahead(grouped(_reader(
+            Counting(raw, tick), sn, on_invalid, block_size)))) as batches:
+        for batch in batches:
             rows += batch.num_rows
             for prof, col in zip(profiles, batch.columns, strict=True):
                 prof.observe(col)
-    return profiles, rows, invalid[0]
+            on_batch()
+    return _Profiled(profiles, rows, invalid[0], block_size)
 
 
 def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path, *,
@@ -136,9 +153,17 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
     done = [0]
 
     def tick(n: int) -> None:
+        # Called on pyarrow's reader threads: only count. Progress is reported from
+        # this thread, once per batch, so the callback (a document write) never runs
+        # on a thread the caller does not own.
         done[0] += n
+
+    def report_progress() -> None:
         if progress and size:
             progress(min(0.99, done[0] / (2 * size)))
+
+    def restart() -> None:
+        done[0] = 0
 
     try:
         sn = _sniff(open_stream)
@@ -146,15 +171,17 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
         for w in sn.warnings:
             report.warn(w)
         try:
-            profiles, rows, invalid = _profile(open_stream, sn, tick)
+            profiled = _profile(open_stream, sn, tick, restart, report_progress)
         except pa.ArrowInvalid as exc:
             if sn.needs_transcoding or "UTF8" not in str(exc):
                 raise
             # Pure ASCII at the head, Windows-1252 further down: settle on the latter.
-            sn.encoding, done[0] = "cp1252", 0
+            sn.encoding = "cp1252"
+            restart()
             report.encoding = sn.encoding
             report.warn("the file is not valid UTF-8 throughout; read as Windows-1252")
-            profiles, rows, invalid = _profile(open_stream, sn, tick)
+            profiled = _profile(open_stream, sn, tick, restart, report_progress)
+        profiles, rows, invalid = profiled.profiles, profiled.rows, profiled.invalid
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError, LookupError) as exc:
         raise _with_report(_arrow_failure(exc), report) from None
     except IngestFailed as exc:
@@ -199,28 +226,19 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
         pending_invalid.append(row.text)
         return "skip"
 
-    base = 0
     try:
-        with pq.ParquetWriter(parquet_path, STAGING_SCHEMA, compression="snappy") as out, \
+        with pq.ParquetWriter(parquet_path, STAGING_SCHEMA, compression="snappy",
+                              use_dictionary=_DICTIONARY_COLUMNS,
+                              write_statistics=_STATISTICS_COLUMNS) as out, \
                 RejectWriter(rejected_path, sn.headers) as rejects, open_stream() as raw:
-            for batch in _reader(_Counting(raw, tick), sn, on_invalid):
-                report.rows_read += batch.num_rows + len(pending_invalid)
-                for text in pending_invalid:
-                    report.reject(None, None, text, "column_count")
-                    rejects.write_raw(text, "column_count")
-                pending_invalid.clear()
-                good = convert_batch(batch, sn.headers, types, mapping, extra, opts,
-                                     base, loaded_at, report, rejects)
-                base += batch.num_rows
-                if good.num_rows:
-                    out.write_table(good)
-                    report.rows_loaded += good.num_rows
-                if report.rows_rejected > limit:
-                    break
-            report.rows_read += len(pending_invalid)
-            for text in pending_invalid:
-                report.reject(None, None, text, "column_count")
-                rejects.write_raw(text, "column_count")
+            # Pass 1 validated the UTF-8 of these same bytes (the caller opens the same
+            # object generation on every pass): pass 2 need not check it again.
+            reader = _reader(Counting(raw, tick), sn, on_invalid, profiled.block_size,
+                             check_utf8=False)
+            _convert_all(reader, pending_invalid, RowGroupWriter(out), rejects, report,
+                         limit, lambda batch, base: convert_batch(
+                             batch, sn.headers, types, mapping, extra, opts, base, loaded_at,
+                             report, rejects), report_progress)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
         _cleanup(parquet_path, rejected_path)
         raise _with_report(_arrow_failure(exc), report) from None
@@ -232,11 +250,45 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
             details={"rows_read": rows + invalid, "rows_rejected": report.rows_rejected,
                      "max_reject_share": opts.max_reject_share,
                      "rejected_by_reason": dict(report.rejected_by_reason)}), report)
+    pa.default_memory_pool().release_unused()
     if progress:
         progress(1.0)
     return Staged(report=report, parquet_path=parquet_path,
                   rejected_path=rejected_path if report.rows_rejected else None,
                   rows_loaded=report.rows_loaded, columns=types)
+
+
+def _convert_all(reader, pending_invalid: list[str], out: RowGroupWriter,
+                 rejects: RejectWriter, report: Report, limit: float,
+                 convert: Callable[[pa.RecordBatch, int], pa.Table],
+                 on_batch: Callable[[], None]) -> None:
+    """Pass 2: convert every batch and write the good rows, in file order; stops early
+    once more rows were rejected than the limit allows."""
+
+    def flush_invalid() -> int:
+        # The reader thread appends while this runs: take only what is there now.
+        count = len(pending_invalid)
+        taken = pending_invalid[:count]
+        del pending_invalid[:count]
+        for text in taken:
+            report.reject(None, None, text, "column_count")
+            rejects.write_raw(text, "column_count")
+        return count
+
+    base = 0
+    with closing(read_ahead(grouped(reader))) as batches:
+        for batch in batches:
+            report.rows_read += batch.num_rows + flush_invalid()
+            good = convert(batch, base)
+            base += batch.num_rows
+            if good.num_rows:
+                out.write(good)
+                report.rows_loaded += good.num_rows
+            if report.rows_rejected > limit:
+                return  # the caller discards the staged file
+            on_batch()
+    report.rows_read += flush_invalid()
+    out.close()  # the last, shorter row group
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shared.ingest import fastpath
 from shared.ingest import values as V
 
 TYPE_SHARE = 0.8          # share of non-empty values that must read as the type
@@ -72,19 +73,21 @@ class ColumnProfile:
         if n == 0:
             return
         self.nonempty += n
-        if not self.skip_numbers:
+        plain = fastpath.plain_numbers(s) if not self.skip_numbers else None
+        if plain is not None:
+            d, c = int(plain.dot.sum()), int(plain.comma.sum())
+            both = int((plain.dot & plain.comma).sum())
+            self._count_numbers(n, d, c, both, int(plain.serial.sum()))
+        elif not self.skip_numbers:
             clean = V.number_clean(s)
             dot = pc.fill_null(pc.match_substring_regex(clean, V.DOT_RE), False)
             comma = pc.fill_null(pc.match_substring_regex(clean, V.COMMA_RE), False)
-            both = V.count(pc.and_(dot, comma))
-            d, c = V.count(dot), V.count(comma)
-            self.either += both
-            self.dot_only += d - both
-            self.comma_only += c - both
-            self.number_misses += n - (d + c - both)
-            self.serial += V.count(pc.match_substring_regex(s, V.SERIAL_RE))
-            self.skip_numbers = self._hopeless(self.number_misses)
-        if not self.skip_dates:
+            self._count_numbers(n, V.count(dot), V.count(comma),
+                                V.count(pc.and_(dot, comma)),
+                                V.count(pc.match_substring_regex(s, V.SERIAL_RE)))
+        if not self.skip_dates and fastpath.plain_iso_dates(s):
+            self.iso += n
+        elif not self.skip_dates:
             iso = V.count(pc.match_substring_regex(s, V.ISO_RE))
             month = V.count(pc.match_substring_regex(s, V.MONTH_RE))
             numdate = 0
@@ -101,6 +104,14 @@ class ColumnProfile:
             self.numdate += numdate
             self.date_misses += n - iso - month - numdate
             self.skip_dates = self._hopeless(self.date_misses)
+
+    def _count_numbers(self, n: int, dot: int, comma: int, both: int, serial: int) -> None:
+        self.either += both
+        self.dot_only += dot - both
+        self.comma_only += comma - both
+        self.number_misses += n - (dot + comma - both)
+        self.serial += serial
+        self.skip_numbers = self._hopeless(self.number_misses)
 
     def _hopeless(self, misses: int) -> bool:
         return misses > PRUNE_AFTER and misses > (1 - TYPE_SHARE) * self.nonempty

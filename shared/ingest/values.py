@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from shared.ingest import fastpath
 
 _CODES = "(?:USD|EUR|GBP|CHF|JPY|INR|CAD|AUD)"
 _STRIP = r"[\s\x{00a0}\x{202f}'’$€£¥₹%()]|^" + _CODES + "|" + _CODES + "$"
@@ -36,6 +39,12 @@ AMOUNT_TYPE = pa.decimal128(38, 9)
 
 def trimmed(arr: pa.Array) -> pa.Array:
     """Trim whitespace; the empty tokens (NA, -, NULL, ...) become null."""
+    if fastpath.needs_no_trim(arr):
+        return arr
+    return trimmed_general(arr)
+
+
+def trimmed_general(arr: pa.Array) -> pa.Array:
     s = pc.utf8_trim_whitespace(arr)
     empty = pc.is_in(s, value_set=pa.array(EMPTY_TOKENS))
     return pc.if_else(empty, pa.scalar(None, pa.string()), s)
@@ -74,7 +83,22 @@ def to_number_strings(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
     return canon, invalid
 
 
+def _plain_valid(s: pa.Array, style: str, max_bytes: int = 1 << 30) -> bool:
+    """True when every value is a plain dot-decimal number ('-1234.5'): then the
+    canonical string of each value is the value itself and none is invalid."""
+    if style != ".":
+        return False
+    plain = fastpath.plain_numbers(s)
+    return plain is not None and bool(plain.dot.all()) and plain.max_bytes < max_bytes
+
+
+def _all_valid(s: pa.Array) -> pa.Array:
+    return pa.array(np.zeros(len(s), dtype=bool))
+
+
 def to_float(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
+    if _plain_valid(s, style):
+        return pc.cast(s, pa.float64()), _all_valid(s)
     canon, invalid = to_number_strings(s, style)
     values = pc.cast(canon, pa.float64())
     percent = pc.fill_null(pc.match_substring_regex(s, r"%\)?$"), False)
@@ -83,6 +107,8 @@ def to_float(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
 
 
 def to_decimal(s: pa.Array, style: str) -> tuple[pa.Array, pa.Array]:
+    if _plain_valid(s, style, max_bytes=30):  # shorter than 30 bytes: never too big
+        return pc.cast(s, AMOUNT_TYPE, safe=False), _all_valid(s)
     canon, invalid = to_number_strings(s, style)
     percent = pc.fill_null(pc.match_substring_regex(s, r"%"), False)
     invalid = pc.or_(invalid, percent)
@@ -108,8 +134,9 @@ def _strptime_any(s: pa.Array, formats: list[str]) -> pa.Array:
 
 
 def _iso(s: pa.Array) -> pa.Array:
-    plain = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{2}-\d{2}$"), True)
-    if pc.all(plain).as_py():  # the common case: plain ISO dates, one cheap parse
+    # The common case: plain ISO dates, one cheap parse.
+    if fastpath.plain_iso_dates(s) or pc.all(pc.fill_null(
+            pc.match_substring_regex(s, r"^\d{4}-\d{2}-\d{2}$"), True)).as_py():
         return pc.cast(pc.strptime(s, format="%Y-%m-%d", unit="us", error_is_null=True),
                        TS_TYPE)
     t = pc.replace_substring_regex(s, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")

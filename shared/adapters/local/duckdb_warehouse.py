@@ -35,6 +35,8 @@ from shared.schema import duckdb_ddl
 from shared.sql import duckdb_params, substitute_tables, transpile
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SIZE = re.compile(r"^\d+(?:\.\d+)?\s*[KMGT]?i?B$", re.IGNORECASE)
+_LOAD_MEMORY_DEFAULT = "96MB"
 _LOADS_DDL = ("CREATE TABLE IF NOT EXISTS _loads (key VARCHAR PRIMARY KEY, "
               '"table" VARCHAR NOT NULL, kind VARCHAR NOT NULL, "rows" BIGINT NOT NULL, '
               "loaded_at TIMESTAMPTZ NOT NULL)")
@@ -47,8 +49,10 @@ def _quote(name: str) -> str:
 
 
 class DuckDbWarehouse(Warehouse):
-    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, threads: int | None = None,
+                 load_memory: str = _LOAD_MEMORY_DEFAULT) -> None:
         self.path = Path(path)
+        self.load_memory = load_memory.strip()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         config = {"threads": threads} if threads else {}
         try:
@@ -102,6 +106,10 @@ class DuckDbWarehouse(Warehouse):
         quoted = self._resolve(table)
 
         def load(cur: duckdb.DuckDBPyConnection) -> int:
+            with _load_memory_limit(self._db, self.load_memory):
+                return insert(cur)
+
+        def insert(cur: duckdb.DuckDBPyConnection) -> int:
             columns = self._columns(cur, table)
             if replace_where:
                 self._delete(cur, table, quoted, columns, replace_where)
@@ -229,6 +237,38 @@ class DuckDbWarehouse(Warehouse):
         converters = [_converter(k) for k in kinds]
         return [{n: (c(v) if c and v is not None else v)
                  for n, c, v in zip(names, converters, row, strict=True)} for row in rows]
+
+
+@contextlib.contextmanager
+def _load_memory_limit(db: duckdb.DuckDBPyConnection, limit: str):
+    """Bound DuckDB's memory while a load runs (held under the write lock). Without a
+    limit DuckDB keeps every block of a big insert cached (its default limit is 80% of
+    RAM), so a load's peak memory would grow with the file; with one it writes them
+    out and evicts. `limit`: a DuckDB size ("96MB"), or "" to leave the instance's
+    limit alone (TIDEMARK_DUCKDB_LOAD_MEMORY)."""
+    if not limit:
+        yield
+        return
+    # A cursor of its own: the setting is global, and the load's transaction may have
+    # failed (then it accepts nothing but ROLLBACK) when the limit must be restored.
+    with db.cursor() as own:
+        previous = own.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        own.execute(f"SET GLOBAL memory_limit = '{_size(limit)}'")
+        try:
+            yield
+        finally:
+            # RESET gives back the exact default; a limit set otherwise is written back
+            # from its (rounded) display.
+            own.execute("RESET GLOBAL memory_limit")
+            now = own.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            if now != previous and _SIZE.match(str(previous)):
+                own.execute(f"SET GLOBAL memory_limit = '{previous}'")
+
+
+def _size(text: str) -> str:
+    if not _SIZE.match(text):
+        raise errors.InvalidInput(f"invalid DuckDB memory size {text!r}")
+    return text
 
 
 def _utc(value: datetime) -> datetime:
