@@ -155,6 +155,43 @@ def create_app(deps) -> Callable:
     return PrefixDispatcher(root.wsgi_app, {k: v.wsgi_app for k, v in function_apps.items()})
 
 
+def recover_after_crash(deps) -> dict[str, int]:
+    """Undo what a crash of the previous run (the only process that writes this data
+    dir) may have left, before the worker starts: ingest claims it held are released;
+    every landed upload object that was never ingested gets its finalize event again
+    (the crash may have come between the object's commit and its event); every dataset
+    whose snapshot is not of its version gets its metrics task again (the crash may
+    have come between a version bump and the enqueue); half-written staging files go.
+    Task names make each re-enqueue a no-op when the task exists."""
+    import shutil
+
+    from shared.adapters.local.blobs import finalize_event
+    from shared.ingest.job import enqueue_metrics, parse_object_name, release_claims
+
+    settings, docs = deps.settings, deps.docs
+    staging = Path(settings.data_dir) / "staging"
+    if staging.is_dir():
+        shutil.rmtree(staging, ignore_errors=True)
+    released = release_claims(deps)
+    events = metrics = 0
+    for info in deps.blobs.list(settings.uploads_bucket, "uploads/"):
+        parsed = parse_object_name(info.bucket, info.name, settings)
+        doc = docs.get(f"tenants/{parsed[0]}/uploads", parsed[1]) if parsed else None
+        if doc is not None and doc.data.get("status") in ("pending", "uploaded"):
+            events += deps._deliver_finalized(finalize_event(info)).created
+    for tenant in docs.query("tenants"):
+        for ds in docs.query(f"tenants/{tenant.id}/datasets"):
+            version = int(ds.data.get("version") or 0)
+            snap = docs.get(f"tenants/{tenant.id}/snapshots", ds.id) if version else None
+            if version and (snap is None or snap.data.get("version") != version):
+                metrics += enqueue_metrics(deps, tenant.id, ds.id, version).created
+    counts = {"claims_released": released, "events_reemitted": events,
+              "metrics_reenqueued": metrics}
+    if any(counts.values()):
+        log.warning("recovered after an unclean stop", extra=counts)
+    return counts
+
+
 class LocalStack:
     """The app, the task worker, and their lifecycle (used by `tidemark serve` and
     by end-to-end tests, which run it on a free port in a thread)."""
@@ -192,32 +229,7 @@ class LocalStack:
         self.worker.start()
 
     def recover(self) -> dict[str, int]:
-        """Undo what a crash of the previous run (the only process that writes this
-        data dir) may have left: ingest claims it held are released, every landed
-        upload object that was never ingested gets its finalize event again (the crash
-        may have come between the object's commit and its event; the event's task name
-        makes this a no-op when it exists), half-written staging files go."""
-        import shutil
-
-        from shared.adapters.local.blobs import finalize_event
-        from shared.ingest.job import parse_object_name, release_claims
-
-        deps = self.deps
-        staging = Path(self.settings.data_dir) / "staging"
-        if staging.is_dir():
-            shutil.rmtree(staging, ignore_errors=True)
-        released = release_claims(deps)
-        bucket, reemitted = self.settings.uploads_bucket, 0
-        for info in deps.blobs.list(bucket, "uploads/"):
-            parsed = parse_object_name(bucket, info.name, self.settings)
-            doc = deps.docs.get(f"tenants/{parsed[0]}/uploads", parsed[1]) if parsed else None
-            if doc is not None and doc.data.get("status") in ("pending", "uploaded"):
-                deps._deliver_finalized(finalize_event(info))
-                reemitted += 1
-        if released or reemitted:
-            log.warning("recovered after an unclean stop",
-                        extra={"claims_released": released, "events_reemitted": reemitted})
-        return {"claims_released": released, "events_reemitted": reemitted}
+        return recover_after_crash(self.deps)
 
     def serve(self, threads: int = 32) -> None:
         """Blocking. Stops on KeyboardInterrupt / close()."""
