@@ -64,7 +64,7 @@ def test_kill_9_mid_ingest_then_restart_loses_and_doubles_nothing(tmp_path):
     assert sum(t.rows_loaded for t in trials) > 0
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_twenty_crash_trials(tmp_path):
     _crash_trials(tmp_path, range(20261121, 20261141))
 
@@ -270,14 +270,14 @@ def test_document_store_errors_mid_status_update_sampled(tmp_path, clean_counts,
     assert hit == 2
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.parametrize("after", [False, True], ids=["refused", "answer_lost"])
 def test_document_store_error_at_every_write(tmp_path, clean_counts, after):
     _sweep(tmp_path, lambda k: {"docs": Faulty(None, DOC_WRITES, [k], after=after)},
            clean_counts["docs"], None, seed=0)
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.parametrize("after", [False, True], ids=["refused", "answer_lost"])
 def test_warehouse_error_at_every_call(tmp_path, clean_counts, after):
     _sweep(tmp_path, lambda k: {"warehouse": Faulty(None, ["load_parquet", "query"], [k],

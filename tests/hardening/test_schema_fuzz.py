@@ -53,7 +53,7 @@ def test_every_operation_answers_as_documented_for_every_role(case, stack, own):
     _call_as_every_role(case, stack, own)
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @schema.parametrize()
 @DEEP
 def test_every_operation_answers_as_documented_deep(case, stack, own):
