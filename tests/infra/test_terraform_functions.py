@@ -24,7 +24,8 @@ SETTING_VARS = {f"TIDEMARK_{name.upper()}" for name in Settings.model_fields}
 # Settings that only the embedded local stack reads; Cloud Tasks' own retry policy
 # (terraform/tasks.tf) replaces the local queue's.
 LOCAL_ONLY = {"data_dir", "host", "port", "public_url", "ingest_event_url",
-              "task_max_attempts", "task_backoff_base_s", "task_backoff_max_s"}
+              "task_max_attempts", "task_backoff_base_s", "task_backoff_max_s",
+              "duckdb_load_memory"}
 
 COMMON = {"backend", "environment", "log_level", "gcp_project", "gcp_region",
           "firestore_database", "secret_prefix", "jwt_issuer", "jwt_audience",
