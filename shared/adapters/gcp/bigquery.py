@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +30,7 @@ from typing import Any
 
 from shared import errors, schema
 from shared.adapters.gcp._errors import translate, translated
+from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import LoadResult, Warehouse
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1000}$")
@@ -71,20 +71,18 @@ class BigQueryWarehouse(Warehouse):
         self.dataset = dataset
         self.location = location
         self.load_timeout_s = load_timeout_s
-        self._client = client
-        self._lock = threading.Lock()
+
+        def build() -> Any:
+            from google.cloud import bigquery
+
+            return bigquery.Client(project=self.project, location=self.location)
+
+        self._client = LazyClient(build, client)
         self._ensured: set[str] = set()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    from google.cloud import bigquery
-
-                    self._client = bigquery.Client(project=self.project,
-                                                   location=self.location)
-        return self._client
+        return self._client.get()
 
     # ------------------------------------------------------------------ naming
 

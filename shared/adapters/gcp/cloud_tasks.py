@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from typing import Any
 
 from shared import errors
 from shared.adapters.gcp._errors import translated
+from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import TaskQueue, TaskRef
 
 _TASK_ID = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
@@ -53,18 +53,17 @@ class CloudTasksQueue(TaskQueue):
         self.audiences = dict(audiences or {})
         self.dispatch_deadline_s = int(min(max(dispatch_deadline_s, _MIN_DISPATCH_S),
                                            _MAX_DISPATCH_S))
-        self._client = client
-        self._lock = threading.Lock()
+
+        def build() -> Any:
+            from google.cloud import tasks_v2
+
+            return tasks_v2.CloudTasksClient()
+
+        self._client = LazyClient(build, client)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    from google.cloud import tasks_v2
-
-                    self._client = tasks_v2.CloudTasksClient()
-        return self._client
+        return self._client.get()
 
     def _target(self, target: str) -> tuple[str, str]:
         queue, url = self.queues.get(target), self.target_urls.get(target)

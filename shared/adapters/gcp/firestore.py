@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from typing import Any
 
 from shared import errors
 from shared.adapters.gcp._errors import translate, translated
+from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import Document, DocumentStore, Filter, Order, Transaction
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -139,19 +139,17 @@ class FirestoreDocumentStore(DocumentStore):
         """`client` (a firestore.Client) is injectable for emulators and tests."""
         self.project = project
         self.database = database
-        self._client = client
-        self._lock = threading.Lock()
+
+        def build() -> Any:
+            from google.cloud import firestore
+
+            return firestore.Client(project=self.project, database=self.database)
+
+        self._client = LazyClient(build, client)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    from google.cloud import firestore
-
-                    self._client = firestore.Client(project=self.project,
-                                                    database=self.database)
-        return self._client
+        return self._client.get()
 
     def _ref(self, collection: str, doc_id: str) -> Any:
         _check(collection, doc_id)

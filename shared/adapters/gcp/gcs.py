@@ -15,13 +15,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from shared import errors
 from shared.adapters.gcp._errors import translated
+from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import BlobInfo, BlobStore, SignedUpload
 
 MAX_SIGNED_URL_TTL_S = 900
@@ -62,19 +62,18 @@ class GcsBlobStore(BlobStore):
         able to sign) are injectable for emulators and tests."""
         self.project = project
         self.signing_service_account = signing_service_account
-        self._client = client
+
+        def build() -> Any:
+            from google.cloud import storage
+
+            return storage.Client(project=self.project)
+
+        self._client = LazyClient(build, client)
         self._signing_credentials = signing_credentials
-        self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    from google.cloud import storage
-
-                    self._client = storage.Client(project=self.project)
-        return self._client
+        return self._client.get()
 
     # ------------------------------------------------------------------ helpers
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from shared import errors
 from shared.adapters.gcp._errors import translated
+from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import SecretStore
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
@@ -44,20 +45,20 @@ class SecretManagerStore(SecretStore):
         self.project = project
         self.prefix = prefix
         self.cache_ttl_s = cache_ttl_s
-        self._client = client
+
+        def build() -> Any:
+            from google.cloud import secretmanager
+
+            return secretmanager.SecretManagerServiceClient()
+
+        self._client = LazyClient(build, client)
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, bytes]] = {}
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    from google.cloud import secretmanager
-
-                    self._client = secretmanager.SecretManagerServiceClient()
-        return self._client
+        return self._client.get()
 
     def secret_id(self, name: str) -> str:
         if not isinstance(name, str) or not _NAME.match(name):
