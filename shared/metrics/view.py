@@ -16,18 +16,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import errors
-from shared.schema import BUSINESS_DATA, DIMENSIONS
+from shared import query_params as qp
 
 GRAINS = ("day", "week", "month")
 DEFAULT_TOP = 10
 MAX_TOP = 100
 DEFAULT_WINDOW_DAYS = 90
-MAX_FILTER_VALUES = 50
-MAX_VALUE_LENGTH = 256
 MAX_SERIES_POINTS = 5000
-_DATASET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _CONTROL_KEYS = ("dataset", "start", "end", "grain", "top")
-_COLUMNS = {c.name for c in BUSINESS_DATA}
 
 
 @dataclass(frozen=True)
@@ -125,38 +121,20 @@ def resolve_range(req: ViewRequest, first: date | None, last: date | None
 
 def parse_request(args: Mapping[str, Any] | Any) -> ViewRequest:
     """Validate a query string (a werkzeug MultiDict or a plain mapping of lists)."""
-    multi = _as_lists(args)
-    for key, values in multi.items():
-        if key in _CONTROL_KEYS and len(values) > 1:
-            raise _bad(key, f"'{key}' may be given only once", "repeated_parameter")
-    dataset = _one(multi, "dataset")
-    if not dataset:
-        raise _bad("dataset", "the 'dataset' parameter is required", "missing_parameter")
-    if not _DATASET_ID.match(dataset):
-        raise _bad("dataset", "'dataset' is not a valid dataset id", "invalid_parameter")
+    multi = qp.as_lists(args)
+    qp.single_controls(multi, _CONTROL_KEYS)
+    dataset = qp.dataset_id(multi)
     start, end = _date(multi, "start"), _date(multi, "end")
     if start and end and start > end:
         raise errors.InvalidInput("start must not be after end", code="invalid_range",
                                   details={"field": "start", "start": start.isoformat(),
                                            "end": end.isoformat()})
-    grain = _one(multi, "grain")
+    grain = qp.one(multi, "grain")
     if grain is not None and grain not in GRAINS:
-        raise _bad("grain", f"'grain' must be one of {', '.join(GRAINS)}", "invalid_parameter",
+        raise qp.bad("grain", f"'grain' must be one of {', '.join(GRAINS)}", "invalid_parameter",
                    allowed=list(GRAINS))
     top = _top(multi)
-    filters: dict[str, tuple[str, ...]] = {}
-    for key, values in multi.items():
-        if key in _CONTROL_KEYS:
-            continue
-        if key not in DIMENSIONS:
-            why = ("is a column but not a filterable dimension" if key in _COLUMNS
-                   else "is not a known parameter or dimension")
-            raise _bad(key, f"'{key}' {why}", "unknown_filter", allowed=list(DIMENSIONS))
-        clean = tuple(sorted({_filter_value(key, v) for v in values}))
-        if len(clean) > MAX_FILTER_VALUES:
-            raise _bad(key, f"at most {MAX_FILTER_VALUES} values per dimension",
-                       "too_many_values", limit=MAX_FILTER_VALUES)
-        filters[key] = clean
+    filters = qp.dimension_filters(multi, _CONTROL_KEYS)
     if start and end:
         check_points(start, end, grain or default_grain((end - start).days + 1))
     return ViewRequest(dataset, start, end, grain, top, filters)
@@ -166,29 +144,12 @@ def check_points(start: date, end: date, grain: str) -> None:
     days = (end - start).days + 1
     points = {"day": days, "week": days // 7 + 2, "month": days // 28 + 2}[grain]
     if points > MAX_SERIES_POINTS:
-        raise _bad("grain", f"the range is too long for grain '{grain}'", "range_too_long",
+        raise qp.bad("grain", f"the range is too long for grain '{grain}'", "range_too_long",
                    limit_points=MAX_SERIES_POINTS)
 
 
-def _as_lists(args: Any) -> dict[str, list[str]]:
-    if hasattr(args, "lists"):
-        return {k: list(v) for k, v in args.lists()}
-    out: dict[str, list[str]] = {}
-    for k, v in dict(args).items():
-        out[k] = [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)]
-    return out
-
-
-def _one(multi: Mapping[str, Sequence[str]], key: str) -> str | None:
-    values = multi.get(key)
-    if not values:
-        return None
-    value = values[0].strip()
-    return value or None
-
-
 def _date(multi: Mapping[str, Sequence[str]], key: str) -> date | None:
-    raw = _one(multi, key)
+    raw = qp.one(multi, key)
     if raw is None:
         return None
     try:
@@ -196,28 +157,17 @@ def _date(multi: Mapping[str, Sequence[str]], key: str) -> date | None:
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
-        raise _bad(key, f"'{key}' must be a date as YYYY-MM-DD", "invalid_date",
+        raise qp.bad(key, f"'{key}' must be a date as YYYY-MM-DD", "invalid_date",
                    value=raw[:40]) from None
 
 
 def _top(multi: Mapping[str, Sequence[str]]) -> int | None:
-    raw = _one(multi, "top")
+    raw = qp.one(multi, "top")
     if raw is None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
-        raise _bad("top", f"'top' must be an integer from 1 to {MAX_TOP}", "invalid_parameter")
+        raise qp.bad("top", f"'top' must be an integer from 1 to {MAX_TOP}", "invalid_parameter")
     return int(raw)
-
-
-def _filter_value(key: str, value: str) -> str:
-    if value == "" or len(value) > MAX_VALUE_LENGTH:
-        raise _bad(key, f"values of '{key}' must be 1 to {MAX_VALUE_LENGTH} characters",
-                   "invalid_filter_value")
-    return value
-
-
-def _bad(field_name: str, message: str, code: str, **details: Any) -> errors.InvalidInput:
-    return errors.InvalidInput(message, code=code, details={"field": field_name, **details})
 
 
 def _iso(d: date | None) -> str | None:
@@ -233,9 +183,9 @@ def parse_task_payload(payload: Mapping[str, Any]) -> tuple[str, str, int]:
     tenant_id, dataset_id = payload.get("tenant_id"), payload.get("dataset_id")
     version = payload.get("version")
     if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
-        raise _bad("tenant_id", "'tenant_id' is missing or malformed", "invalid_payload")
-    if not isinstance(dataset_id, str) or not _DATASET_ID.match(dataset_id):
-        raise _bad("dataset_id", "'dataset_id' is missing or malformed", "invalid_payload")
+        raise qp.bad("tenant_id", "'tenant_id' is missing or malformed", "invalid_payload")
+    if not isinstance(dataset_id, str) or not qp.DATASET_ID.match(dataset_id):
+        raise qp.bad("dataset_id", "'dataset_id' is missing or malformed", "invalid_payload")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _bad("version", "'version' must be a positive integer", "invalid_payload")
+        raise qp.bad("version", "'version' must be a positive integer", "invalid_payload")
     return tenant_id, dataset_id, version
