@@ -26,6 +26,7 @@ import requests
 
 from tests import emulators
 from tests.conftest import ROOT, emulator_missing
+from tests.finalize_events import pull_finalize_event, to_cloud_event
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -121,38 +122,6 @@ def sign_in(deps, role: str = "analyst") -> tuple[str, dict[str, str]]:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def pull_finalize_event(events, object_name: str, timeout_s: float = 30.0) -> dict:
-    subscriber, sub = events["subscriber"], events["subscription"]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        resp = subscriber.pull(request={"subscription": sub, "max_messages": 10}, timeout=5.0)
-        if resp.received_messages:
-            subscriber.acknowledge(request={"subscription": sub, "ack_ids": [
-                m.ack_id for m in resp.received_messages]})
-        for received in resp.received_messages:
-            msg = received.message
-            if msg.attributes.get("objectId") == object_name:
-                return {"id": msg.message_id, "attributes": dict(msg.attributes),
-                        "data": json.loads(msg.data)}
-    raise AssertionError(f"no finalize event for {object_name} within {timeout_s}s")
-
-
-def to_cloud_event(message: dict):
-    """The google.cloud.storage.object.v1.finalized CloudEvent Eventarc delivers."""
-    from cloudevents.http import CloudEvent
-
-    obj, attrs = message["data"], message["attributes"]
-    assert attrs["eventType"] == "OBJECT_FINALIZE"
-    return CloudEvent({
-        "id": message["id"], "specversion": "1.0",
-        "type": "google.cloud.storage.object.v1.finalized",
-        "source": f"//storage.googleapis.com/projects/_/buckets/{attrs['bucketId']}",
-        "subject": f"objects/{attrs['objectId']}",
-        "time": obj.get("updated") or obj.get("timeCreated"),
-        "datacontenttype": "application/json",
-    }, obj)
 
 
 def queued_task(deps, queue: str, task_id: str, timeout_s: float = 10.0):

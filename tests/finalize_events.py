@@ -1,0 +1,43 @@
+"""GCS finalize notifications on the emulators: pull the Pub/Sub message
+fake-gcs-server published for an object, and turn it into the CloudEvent Eventarc
+delivers. Shared by the end-to-end emulator tests."""
+
+from __future__ import annotations
+
+import json
+import time
+
+
+def pull_finalize_event(events, object_name: str, timeout_s: float = 30.0) -> dict:
+    """The Pub/Sub message fake-gcs-server published for object_name, acknowledged."""
+    subscriber, sub = events["subscriber"], events["subscription"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        resp = subscriber.pull(request={"subscription": sub, "max_messages": 10},
+                               timeout=5.0)
+        if resp.received_messages:
+            subscriber.acknowledge(request={"subscription": sub, "ack_ids": [
+                m.ack_id for m in resp.received_messages]})
+        for received in resp.received_messages:
+            msg = received.message
+            if msg.attributes.get("objectId") == object_name:
+                return {"id": msg.message_id, "attributes": dict(msg.attributes),
+                        "data": json.loads(msg.data)}
+    raise AssertionError(f"no finalize event for {object_name} within {timeout_s}s")
+
+
+def to_cloud_event(message: dict):
+    """What Eventarc delivers for a GCS notification: a
+    google.cloud.storage.object.v1.finalized CloudEvent carrying the object resource."""
+    from cloudevents.http import CloudEvent
+
+    obj, attrs = message["data"], message["attributes"]
+    assert attrs["eventType"] == "OBJECT_FINALIZE"
+    return CloudEvent({
+        "id": message["id"], "specversion": "1.0",
+        "type": "google.cloud.storage.object.v1.finalized",
+        "source": f"//storage.googleapis.com/projects/_/buckets/{attrs['bucketId']}",
+        "subject": f"objects/{attrs['objectId']}",
+        "time": obj.get("updated") or obj.get("timeCreated"),
+        "datacontenttype": "application/json",
+    }, obj)
