@@ -10,11 +10,11 @@ import pandas as pd
 import yaml
 
 from tests.conftest import ROOT
+from tests.openapi_shape import check
 from tests.unit.test_metrics_data import load_frame
 
 SPEC = yaml.safe_load((ROOT / "shared" / "openapi" / "metrics.yaml").read_text())
 BASE = yaml.safe_load((ROOT / "shared" / "openapi" / "base.yaml").read_text())
-SCHEMAS = {**BASE["components"]["schemas"], **SPEC["components"]["schemas"]}
 
 
 def _router():
@@ -35,31 +35,6 @@ def test_every_route_and_method_is_described():
     assert "post" in SPEC["paths"]["/tasks/metrics"]
 
 
-def _resolve(schema):
-    while "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
-    return schema
-
-
-def _check(value, schema, where="$"):
-    schema = _resolve(schema)
-    if value is None:
-        return
-    if "oneOf" in schema:
-        options = [_resolve(s) for s in schema["oneOf"]]
-        schema = next(s for s in options if s.get("type") != "null")
-    for key in schema.get("required", []):
-        assert key in value, f"{where}.{key} missing"
-    for key, sub in schema.get("properties", {}).items():
-        if isinstance(value, dict) and key in value:
-            _check(value[key], sub, f"{where}.{key}")
-    if "items" in schema and isinstance(value, list):
-        for i, item in enumerate(value):
-            _check(item, schema["items"], f"{where}[{i}]")
-    if "enum" in schema:
-        assert value in schema["enum"], f"{where}={value!r} not in {schema['enum']}"
-
-
 def test_a_real_view_has_every_required_field(function_client, make_user, deps, tmp_path):
     user, headers = make_user("viewer")
     rows = [(date(2024, 1, 1) + timedelta(days=i), 5.0 + i % 7, 1.0, f"p{i % 4}", "c",
@@ -70,8 +45,8 @@ def test_a_real_view_has_every_required_field(function_client, make_user, deps, 
     load_frame(deps, frame, tmp_path, tenant_id=user["tenant_id"])
     client = function_client("metrics", "metrics_http")
     body = client.get("/api/metrics?dataset=ds_sales&grain=week", headers=headers).get_json()
-    _check(body, {"$ref": "#/components/schemas/MetricsView"})
+    check(body, {"$ref": "#/components/schemas/MetricsView"})
     assert body["breakdowns"]["product"] and body["insights"]
     listed = client.get("/api/metrics/datasets", headers=headers).get_json()
     for ds in listed["datasets"]:
-        _check(ds, {"$ref": "#/components/schemas/MetricsDataset"})
+        check(ds, {"$ref": "#/components/schemas/MetricsDataset"})

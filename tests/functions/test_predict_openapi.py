@@ -9,12 +9,9 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.functions.test_predict_http import sales
+from tests.openapi_shape import check
 
 SPEC = yaml.safe_load((ROOT / "shared" / "openapi" / "predict.yaml").read_text())
-BASE = yaml.safe_load((ROOT / "shared" / "openapi" / "base.yaml").read_text())
-SCHEMAS = {**BASE["components"]["schemas"], **SPEC["components"]["schemas"]}
-_TYPES = {"object": dict, "array": list, "string": str, "integer": int,
-          "number": (int, float), "boolean": bool}
 
 
 def _router():
@@ -36,30 +33,6 @@ def test_every_route_and_method_is_described():
     assert {"400", "401", "403", "404"} <= set(errors)
 
 
-def _check(value, schema, where="$"):
-    while "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    if value is None:
-        assert not kinds or "null" in kinds, f"{where} is null"
-        return
-    if kinds:
-        ok = tuple(t for k in kinds if k != "null" for t in (
-            _TYPES[k] if isinstance(_TYPES[k], tuple) else (_TYPES[k],)))
-        assert isinstance(value, ok), f"{where}={value!r} is not {kinds}"
-    for key in schema.get("required", []):
-        assert key in value, f"{where}.{key} missing"
-    for key, sub in schema.get("properties", {}).items():
-        if isinstance(value, dict) and key in value:
-            _check(value[key], sub, f"{where}.{key}")
-    if "items" in schema and isinstance(value, list):
-        for i, item in enumerate(value):
-            _check(item, schema["items"], f"{where}[{i}]")
-    if "enum" in schema:
-        assert value in schema["enum"], f"{where}={value!r} not in {schema['enum']}"
-
-
 def test_a_real_forecast_matches_the_schema(function_client, make_user, deps, tmp_path):
     user, headers = make_user("viewer")
     sales(user["tenant_id"], deps, tmp_path, days=120)
@@ -67,7 +40,7 @@ def test_a_real_forecast_matches_the_schema(function_client, make_user, deps, tm
     for query in ("grain=week&measure=customers", "grain=month&horizon=3"):
         body = client.get(f"/api/predictions?dataset=ds_sales&{query}",
                           headers=headers).get_json()
-        _check(body, {"$ref": "#/components/schemas/Prediction"})
+        check(body, {"$ref": "#/components/schemas/Prediction"})
     # Three full months (the partial fourth is left out): too short to backtest.
     assert body["accuracy"]["backtest_origins"] == 0
     assert body["model"]["name"] in ("naive", "seasonal_naive")
