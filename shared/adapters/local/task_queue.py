@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks(status, due_at);
 """
+# Due: pending and due now, or running with a lapsed lease (a crashed delivery).
+_ANY_DUE = ("SELECT 1 FROM tasks WHERE (status = 'pending' AND due_at <= ?) "
+            "OR (status = 'running' AND lease_until < ?) LIMIT 1")
+_DUE = ("SELECT name, target, payload, attempts FROM tasks WHERE "
+        "(status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until < ?) "
+        "ORDER BY due_at LIMIT ?")
 
 
 @dataclass(frozen=True)
@@ -113,12 +119,13 @@ class SqliteTaskQueue(TaskQueue):
         """Lease due tasks (and those whose lease lapsed: a crashed delivery)."""
         now = time.time()
         conn = self._conn()
+        # The worker polls several times a second: take the write lock only when there
+        # is something to claim.
+        if conn.execute(_ANY_DUE, (now, now)).fetchone() is None:
+            return []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            rows = conn.execute(
-                "SELECT name, target, payload, attempts FROM tasks WHERE "
-                "(status = 'pending' AND due_at <= ?) OR (status = 'running' AND lease_until < ?) "
-                "ORDER BY due_at LIMIT ?", (now, now, limit)).fetchall()
+            rows = conn.execute(_DUE, (now, now, limit)).fetchall()
             for r in rows:
                 conn.execute("UPDATE tasks SET status='running', lease_until=?, "
                              "attempts=attempts+1 WHERE name=?", (now + self.lease_s, r["name"]))
