@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from shared.forecast import calendar
-from tests.functions.test_predict_openapi import _check
+from tests.openapi_shape import check
 from tests.unit.test_metrics_data import load_frame
 
 START = date(2023, 1, 2)
@@ -31,7 +31,7 @@ def _daily(client, headers, dataset_id: str) -> dict:
                       headers=headers)
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    _check(body, {"$ref": "#/components/schemas/Prediction"})
+    check(body, {"$ref": "#/components/schemas/Prediction"})
     return body
 
 
