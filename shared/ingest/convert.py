@@ -1,5 +1,6 @@
-"""Pass 2 for one record batch: convert the mapped columns to the canonical types,
-quarantine the rows that fail, build the `extra` JSON of the unmapped columns."""
+"""The conversion of one record batch with a settled plan: convert the mapped columns
+to the canonical types, quarantine the rows that fail, build the `extra` JSON of the
+unmapped columns."""
 
 from __future__ import annotations
 
@@ -41,8 +42,15 @@ def _json_escape(s: pa.Array) -> pa.Array:
     return s
 
 
-def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[str]) -> pa.Array:
-    """{"<header>": "<value>" | null, ...} per row, built column-wise in Arrow."""
+def trimmed_columns(batch: pa.RecordBatch) -> list[pa.Array]:
+    """V.trimmed of every column of the batch."""
+    return [V.trimmed(c) for c in batch.columns]
+
+
+def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[str],
+               trimmed: list[pa.Array] | None = None) -> pa.Array:
+    """{"<header>": "<value>" | null, ...} per row, built column-wise in Arrow;
+    `trimmed`: trimmed_columns(batch), when the caller has it already."""
     n = batch.num_rows
     if not columns:
         return pa.nulls(n, pa.string())
@@ -51,7 +59,8 @@ def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[st
     parts: list[pa.Array | str] = []
     text = ""
     for i, name in enumerate(columns):
-        s = _json_escape(V.trimmed(batch.column(index[name])))
+        at = index[name]
+        s = _json_escape(V.trimmed(batch.column(at)) if trimmed is None else trimmed[at])
         text += ("{" if i == 0 else ",") + json.dumps(name) + ":"
         if s.null_count:
             parts += [text, pc.fill_null(pc.binary_join_element_wise('"', s, '"', ""), "null")]
@@ -65,9 +74,11 @@ def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[st
 
 def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str, ColumnType],
                   mapping: ColumnMapping, extra: list[str], opts: IngestOptions, base: int,
-                  loaded_at: pa.Scalar, report: Report, rejects: RejectWriter) -> pa.Table:
+                  loaded_at: pa.Scalar, report: Report, rejects: RejectWriter,
+                  trimmed: list[pa.Array] | None = None) -> pa.Table:
     """The good rows of the batch as a table in the staging schema; bad rows go to the
-    report and the rejects file. `base` is the number of data rows before the batch."""
+    report and the rejects file. `base` is the number of data rows before the batch;
+    `trimmed`: trimmed_columns(batch), when the caller has it already."""
     from shared.ingest.pipeline import STAGING_SCHEMA
 
     n = batch.num_rows
@@ -76,7 +87,8 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     checks: list[tuple[str, str, pa.Array]] = []
 
     def col(role: str) -> pa.Array:
-        return V.trimmed(batch.column(index[roles[role]]))
+        i = index[roles[role]]
+        return V.trimmed(batch.column(i)) if trimmed is None else trimmed[i]
 
     date_col = roles["occurred_at"]
     dt = types[date_col]
@@ -123,7 +135,7 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     }
     for role in ("product", "category", "region", "customer", "channel", "order_id"):
         cols[role] = col(role) if role in roles else pa.nulls(n, pa.string())
-    cols["extra"] = extra_json(batch, index, extra)
+    cols["extra"] = extra_json(batch, index, extra, trimmed)
     cols["loaded_at"] = pa.array(np.full(n, loaded_at.value, dtype=np.int64), pa.int64()).cast(
         V.TS_TYPE)
     table = pa.Table.from_pydict(cols)

@@ -226,7 +226,8 @@ def _run(deps, key, bucket, name, generation, tid, upload_id) -> dict[str, Any]:
     last = [0.0]
 
     def progress(fraction: float) -> None:
-        if fraction - last[0] >= _PROGRESS_STEP:
+        # It may go back once: when the file needs a second read (see ingest.passes).
+        if abs(fraction - last[0]) >= _PROGRESS_STEP:
             last[0] = fraction
             deps.docs.update(uploads, upload_id, {"progress": round(fraction, 3),
                                                   "updated_at": datetime.now(UTC)})

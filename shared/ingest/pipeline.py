@@ -1,42 +1,36 @@
-"""The two-pass streaming ingest of one CSV into a Parquet staging file.
+"""The streaming ingest of one CSV into a Parquet staging file.
 
-Pass 1 streams the whole file to settle every column's type; pass 2 streams it again
-to convert, validate and write the good rows to Parquet and the bad ones to a
-rejected-rows CSV. Both passes hold a few blocks of the file at a time (the reader's
-read-ahead, a couple of grouped batches, one row group being written), so peak memory
-does not grow with the file size; see `streams` for the threads that overlap reading,
-converting and writing, and `fastpath` for the byte-level shortcuts that keep the
-per-row work low on clean data. Nothing here touches a port: the caller opens the
-stream and loads the staged Parquet file.
+Types are settled over the WHOLE column, never from a sample: the profiling pass
+streams the whole file, and the good rows are written to Parquet (the bad ones to a
+rejected-rows CSV) with the plan settled at the end. The profiling pass converts
+speculatively with the plan its first rows settle on, and that output is kept when the
+whole file settles on the same plan; otherwise a second pass converts (see `passes`).
+Each pass holds a few blocks of the file at a time (the reader's read-ahead, a couple
+of grouped batches, one row group being written), so peak memory does not grow with
+the file size; see `streams` for the threads that overlap reading, converting and
+writing, and `fastpath` for the byte-level shortcuts that keep the per-row work low on
+clean data. Nothing here touches a port: the caller opens the stream and loads the
+staged Parquet file.
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from shared.ingest import passes
 from shared.ingest import values as V
 from shared.ingest.convert import convert_batch
-from shared.ingest.mapping import date_like, infer, require_usable
-from shared.ingest.rejects import RejectWriter
+from shared.ingest.mapping import ColumnMapping, date_like, infer, require_usable
 from shared.ingest.report import IngestFailed, Report
 from shared.ingest.settle import LOOSE_SHARE, ColumnProfile, ColumnType, decimal_hint
 from shared.ingest.sniff import SAMPLE_BYTES, Sniffed, sniff
-from shared.ingest.streams import Counting, RowGroupWriter, grouped, read_ahead
 from shared.schema import BUSINESS_DATA
 
-# The CSV reader reads up to 32 blocks ahead of the parser, so the block size bounds
-# the read-ahead memory (32 MiB at 1 MiB). A record longer than a block needs a bigger
-# block: pass 1 retries with the next size, and pass 2 uses the size pass 1 settled on.
-BLOCK_SIZES = (1024 * 1024, 4 * 1024 * 1024)
 _ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(),
           "NUMERIC": V.AMOUNT_TYPE, "TIMESTAMP": V.TS_TYPE, "DATE": pa.date32(),
           "JSON": pa.string(), "BOOL": pa.bool_()}
@@ -68,26 +62,6 @@ class Staged:
     columns: dict[str, ColumnType] = field(default_factory=dict)
 
 
-def _reader(stream: BinaryIO, sn: Sniffed, on_invalid: Callable[[Any], str],
-            block_size: int = BLOCK_SIZES[0], check_utf8: bool = True):
-    names = [f"c{i}" for i in range(len(sn.headers))]
-    return pacsv.open_csv(
-        stream,
-        read_options=pacsv.ReadOptions(
-            encoding=sn.encoding if sn.needs_transcoding else "utf8",
-            skip_rows=sn.skip_lines, column_names=names, block_size=block_size),
-        parse_options=pacsv.ParseOptions(
-            delimiter=sn.delimiter, quote_char='"', double_quote=True,
-            newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-            quoted_strings_can_be_null=False, check_utf8=check_utf8))
-
-
-def _straddles(exc: Exception) -> bool:
-    return "straddl" in str(exc)
-
-
 def _arrow_failure(exc: Exception) -> IngestFailed:
     text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if "UTF8" in text or "decode" in text.lower():
@@ -105,41 +79,45 @@ def _sniff(open_stream: Callable[[], BinaryIO]) -> Sniffed:
 
 
 @dataclass
-class _Profiled:
-    profiles: list[ColumnProfile]
-    rows: int
-    invalid: int
-    block_size: int
+class Plan:
+    """How rows are converted: the settled types, the roles, the `extra` columns."""
+
+    types: dict[str, ColumnType]
+    mapping: ColumnMapping
+    extra: list[str]
+
+    def signature(self) -> tuple:
+        """Everything the conversion of a row depends on; two plans with the same
+        signature convert every row alike."""
+        roles = tuple(sorted(self.mapping.roles.items()))
+        conventions = tuple((col, t.kind, t.decimal, t.date_kind, t.date_order)
+                            for col, t in sorted((c, self.types[c]) for _, c in roles))
+        return roles, conventions, tuple(self.extra)
 
 
-def _profile(open_stream, sn: Sniffed, tick, restart, on_batch) -> _Profiled:
-    for block_size in BLOCK_SIZES:
-        try:
-            return _profile_blocks(open_stream, sn, tick, block_size, on_batch)
-        except pa.ArrowInvalid as exc:
-            if not _straddles(exc) or block_size == BLOCK_SIZES[-1]:
-                raise
-            restart()
-    raise AssertionError("unreachable")
-
-
-def _profile_blocks(open_stream, sn: Sniffed, tick, block_size: int,
-                    on_batch: Callable[[], None]) -> _Profiled:
-    profiles = [ColumnProfile(h) for h in sn.headers]
-    rows, invalid = 0, [0]
-
-    def on_invalid(row) -> str:
-        invalid[0] += 1
-        return "skip"
-
-    with open_stream() as raw, closing(read_ahead(grouped(_reader(
-            Counting(raw, tick), sn, on_invalid, block_size)))) as batches:
-        for batch in batches:
-            rows += batch.num_rows
-            for prof, col in zip(profiles, batch.columns, strict=True):
-                prof.observe(col)
-            on_batch()
-    return _Profiled(profiles, rows, invalid[0], block_size)
+def _plan(profiles: list[ColumnProfile], sn: Sniffed, opts: IngestOptions,
+          report: Report | None = None) -> Plan:
+    """Settle the types and the mapping from the profiles; raises IngestFailed when the
+    file has no usable date or measure. With a report, records its columns in it."""
+    hint = opts.decimal_separator or decimal_hint(profiles, sn.delimiter)
+    types = {p.name: p.settle(decimal_hint=hint, date_like_name=date_like(p.name))
+             for p in profiles}
+    loose = {p.name: p.settle(decimal_hint=hint, date_like_name=date_like(p.name),
+                              min_share=LOOSE_SHARE) for p in profiles}
+    mapping = infer(sn.headers, types, opts.mapping, loose)
+    if report is not None:
+        report.columns = [{"column": h, **types[h].describe()} for h in sn.headers]
+    date_col = mapping.roles.get("occurred_at")
+    if date_col and opts.date_order and types[date_col].date_kind == "numeric":
+        types[date_col].date_order = opts.date_order
+    require_usable(mapping, sn.headers, types)
+    if opts.decimal_separator:
+        for role in ("amount", "quantity", "unit_price"):
+            if role in mapping.roles:
+                types[mapping.roles[role]].decimal = opts.decimal_separator
+    extra = [h for h in sn.headers if h not in mapping.mapped_columns
+             and types[h].kind != "empty"]
+    return Plan(types, mapping, extra)
 
 
 def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path, *,
@@ -150,7 +128,10 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
     report = Report()
     workdir.mkdir(parents=True, exist_ok=True)
     name = name or opts.upload_id
-    done = [0]
+    output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
+                           STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
+    done, reads = [0], [1]
+    loaded_at = pa.scalar(datetime.now(UTC), V.TS_TYPE)
 
     def tick(n: int) -> None:
         # Called on pyarrow's reader threads: only count. Progress is reported from
@@ -160,10 +141,24 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
 
     def report_progress() -> None:
         if progress and size:
-            progress(min(0.99, done[0] / (2 * size)))
+            progress(min(0.99, done[0] / (reads[0] * size)))
 
     def restart() -> None:
         done[0] = 0
+
+    def converter(plan: Plan):
+        def convert(batch, base, into: Report, rejects, trimmed) -> pa.Table:
+            return convert_batch(batch, sn.headers, plan.types, plan.mapping, plan.extra,
+                                 opts, base, loaded_at, into, rejects, trimmed)
+        return convert
+
+    def speculate(profiles: list[ColumnProfile]):
+        plan = _plan(profiles, sn, opts)
+        return plan.signature(), converter(plan)
+
+    def first_pass() -> passes.Profiled:
+        return passes.profile(open_stream, sn, tick, restart, report_progress, output,
+                              speculate, opts.max_reject_share)
 
     try:
         sn = _sniff(open_stream)
@@ -171,7 +166,7 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
         for w in sn.warnings:
             report.warn(w)
         try:
-            profiled = _profile(open_stream, sn, tick, restart, report_progress)
+            profiled = first_pass()
         except pa.ArrowInvalid as exc:
             if sn.needs_transcoding or "UTF8" not in str(exc):
                 raise
@@ -180,125 +175,70 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
             restart()
             report.encoding = sn.encoding
             report.warn("the file is not valid UTF-8 throughout; read as Windows-1252")
-            profiled = _profile(open_stream, sn, tick, restart, report_progress)
-        profiles, rows, invalid = profiled.profiles, profiled.rows, profiled.invalid
+            profiled = first_pass()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError, LookupError) as exc:
         raise _with_report(_arrow_failure(exc), report) from None
     except IngestFailed as exc:
         raise _with_report(exc, report) from None
-    if rows + invalid == 0:
-        raise _with_report(IngestFailed("the file has a header but no data rows",
-                                        code="no_data_rows",
-                                        details={"columns_seen": sn.headers}), report)
-    hint = opts.decimal_separator or decimal_hint(profiles, sn.delimiter)
-    types = {p.name: p.settle(decimal_hint=hint, date_like_name=date_like(p.name))
-             for p in profiles}
-    loose = {p.name: p.settle(decimal_hint=hint, date_like_name=date_like(p.name),
-                              min_share=LOOSE_SHARE) for p in profiles}
+    spec = profiled.speculation
     try:
-        mapping = infer(sn.headers, types, opts.mapping, loose)
-        report.columns = [{"column": h, **types[h].describe()} for h in sn.headers]
-        date_col = mapping.roles.get("occurred_at")
-        if date_col and opts.date_order and types[date_col].date_kind == "numeric":
-            types[date_col].date_order = opts.date_order
-        require_usable(mapping, sn.headers, types)
+        if profiled.rows + profiled.invalid == 0:
+            raise IngestFailed("the file has a header but no data rows", code="no_data_rows",
+                               details={"columns_seen": sn.headers})
+        plan = _plan(profiled.profiles, sn, opts, report)
     except IngestFailed as exc:
+        if spec is not None:
+            spec.abandon()
         raise _with_report(exc, report) from None
-    if opts.decimal_separator:
-        for role in ("amount", "quantity", "unit_price"):
-            if role in mapping.roles:
-                types[mapping.roles[role]].decimal = opts.decimal_separator
-    report.mapping = mapping.describe()
+    report.mapping = plan.mapping.describe()
     for h in sn.headers:
-        t = types[h]
-        if t.kind == "date" and t.ambiguous and h not in mapping.mapped_columns:
+        t = plan.types[h]
+        if t.kind == "date" and t.ambiguous and h not in plan.mapping.mapped_columns:
             report.warn(f"column {h!r} holds dates whose day/month order is ambiguous; "
                         "kept as text")
-    extra = [h for h in sn.headers if h not in mapping.mapped_columns
-             and types[h].kind != "empty"]
-    parquet_path = workdir / f"{name}.parquet"
-    rejected_path = workdir / f"{name}.rejected.csv"
-    limit = opts.max_reject_share * (rows + invalid)
-    loaded_at = pa.scalar(datetime.now(UTC), V.TS_TYPE)
-    pending_invalid: list[str] = []
-
-    def on_invalid(row) -> str:
-        pending_invalid.append(row.text)
-        return "skip"
-
-    try:
-        with pq.ParquetWriter(parquet_path, STAGING_SCHEMA, compression="snappy",
-                              use_dictionary=_DICTIONARY_COLUMNS,
-                              write_statistics=_STATISTICS_COLUMNS) as out, \
-                RejectWriter(rejected_path, sn.headers) as rejects, open_stream() as raw:
-            # Pass 1 validated the UTF-8 of these same bytes (the caller opens the same
-            # object generation on every pass): pass 2 need not check it again.
-            reader = _reader(Counting(raw, tick), sn, on_invalid, profiled.block_size,
-                             check_utf8=False)
-            _convert_all(reader, pending_invalid, RowGroupWriter(out), rejects, report,
-                         limit, lambda batch, base: convert_batch(
-                             batch, sn.headers, types, mapping, extra, opts, base, loaded_at,
-                             report, rejects), report_progress)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
-        _cleanup(parquet_path, rejected_path)
-        raise _with_report(_arrow_failure(exc), report) from None
+    rows_read = profiled.rows + profiled.invalid
+    limit = opts.max_reject_share * rows_read
+    if spec is not None and profiled.signature == plan.signature() \
+            and spec.report.rows_rejected <= limit:
+        converted = spec.report  # the provisional plan held: one read was enough
+    else:
+        if spec is not None:
+            spec.abandon()
+        reads[0] = 2
+        try:
+            converted = passes.convert_pass(open_stream, sn, tick, profiled.block_size,
+                                            output, converter(plan), limit, report_progress)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
+            output.discard()
+            raise _with_report(_arrow_failure(exc), report) from None
+    _merge(report, converted)
     if report.rows_rejected > limit:
-        _cleanup(parquet_path)
+        output.parquet_path.unlink(missing_ok=True)
         raise _with_report(IngestFailed(
             f"too many bad rows: more than {opts.max_reject_share:.0%} of the rows were "
             "rejected, so nothing was loaded", code="too_many_rejects",
-            details={"rows_read": rows + invalid, "rows_rejected": report.rows_rejected,
+            details={"rows_read": rows_read, "rows_rejected": report.rows_rejected,
                      "max_reject_share": opts.max_reject_share,
                      "rejected_by_reason": dict(report.rejected_by_reason)}), report)
     pa.default_memory_pool().release_unused()
     if progress:
         progress(1.0)
-    return Staged(report=report, parquet_path=parquet_path,
-                  rejected_path=rejected_path if report.rows_rejected else None,
-                  rows_loaded=report.rows_loaded, columns=types)
+    return Staged(report=report, parquet_path=output.parquet_path,
+                  rejected_path=output.rejected_path if report.rows_rejected else None,
+                  rows_loaded=report.rows_loaded, columns=plan.types)
 
 
-def _convert_all(reader, pending_invalid: list[str], out: RowGroupWriter,
-                 rejects: RejectWriter, report: Report, limit: float,
-                 convert: Callable[[pa.RecordBatch, int], pa.Table],
-                 on_batch: Callable[[], None]) -> None:
-    """Pass 2: convert every batch and write the good rows, in file order; stops early
-    once more rows were rejected than the limit allows."""
-
-    def flush_invalid() -> int:
-        # The reader thread appends while this runs: take only what is there now.
-        count = len(pending_invalid)
-        taken = pending_invalid[:count]
-        del pending_invalid[:count]
-        for text in taken:
-            report.reject(None, None, text, "column_count")
-            rejects.write_raw(text, "column_count")
-        return count
-
-    base = 0
-    with closing(read_ahead(grouped(reader))) as batches:
-        for batch in batches:
-            report.rows_read += batch.num_rows + flush_invalid()
-            good = convert(batch, base)
-            base += batch.num_rows
-            if good.num_rows:
-                out.write(good)
-                report.rows_loaded += good.num_rows
-            if report.rows_rejected > limit:
-                return  # the caller discards the staged file
-            on_batch()
-    report.rows_read += flush_invalid()
-    out.close()  # the last, shorter row group
+def _merge(report: Report, converted: Report) -> None:
+    report.rows_read = converted.rows_read
+    report.rows_loaded = converted.rows_loaded
+    report.rows_rejected = converted.rows_rejected
+    report.rejected_by_reason = converted.rejected_by_reason
+    report.examples = converted.examples
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:
     exc.report = report  # type: ignore[attr-defined]
     return exc
-
-
-def _cleanup(*paths: Path) -> None:
-    for p in paths:
-        p.unlink(missing_ok=True)
 
 
 __all__ = ["STAGING_SCHEMA", "IngestOptions", "Staged", "stage"]

@@ -66,8 +66,10 @@ class ColumnProfile:
     skip_dates: bool = False
     extra: dict[str, int] = field(default_factory=dict)
 
-    def observe(self, raw: pa.Array) -> None:
-        s = V.trimmed(raw)
+    def observe(self, raw: pa.Array, trimmed: pa.Array | None = None) -> None:
+        """Count what the column's values read as; `trimmed`: V.trimmed(raw), when the
+        caller has it already."""
+        s = V.trimmed(raw) if trimmed is None else trimmed
         present = V.present(s)
         n = V.count(present)
         if n == 0:

@@ -1,10 +1,11 @@
-"""The plumbing of the two passes: counting the bytes read, grouping the reader's small
+"""The plumbing of the passes: counting the bytes read, grouping the reader's small
 batches, reading ahead on a thread, and writing Parquet in full row groups.
 
 pyarrow's streaming CSV reader parses on the thread that asks for the next batch, and
 its column kernels release the GIL; so reading gets a thread of its own and overlaps
-converting. The queue between them holds at most a couple of batches, and the Parquet
-writer at most one row group, which keeps memory bounded whatever the file size.
+converting, and so does writing Parquet. The queue to the converter holds at most a
+couple of batches, and the Parquet writer one row group being gathered and one being
+written, which keeps memory bounded whatever the file size.
 """
 
 from __future__ import annotations
@@ -122,17 +123,37 @@ def read_ahead(items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
 
 class RowGroupWriter:
     """Writes the converted tables to the Parquet file in row groups of ROW_GROUP_ROWS
-    rows (the last one shorter). Loads go faster from row groups of that size: DuckDB
-    inserts each as one of its own row groups instead of merging small ones, and
-    BigQuery reads fewer, larger groups. At most one row group is buffered."""
+    rows (the last one shorter), on a thread of its own: encoding and compressing a
+    row group overlaps converting the next one. Loads go faster from row groups of that
+    size: DuckDB reads each in one go, and BigQuery reads fewer, larger groups. At most
+    one row group is being gathered and one being written; an error in the writer
+    thread is raised by the next call here."""
 
     def __init__(self, writer: pq.ParquetWriter, rows: int = ROW_GROUP_ROWS) -> None:
         self._writer = writer
         self._rows = rows
         self._buffered: list[pa.Table] = []
         self._count = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="tidemark-parquet-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while (group := self._queue.get()) is not _DONE:
+            if self._failed is None:
+                try:
+                    self._writer.write_table(group, row_group_size=group.num_rows)
+                except BaseException as exc:  # raised in the caller's thread
+                    self._failed = exc
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise self._failed
 
     def write(self, table: pa.Table) -> None:
+        self._check()
         while table.num_rows:
             take = min(table.num_rows, self._rows - self._count)
             self._buffered.append(table.slice(0, take))
@@ -145,7 +166,21 @@ class RowGroupWriter:
         if self._count:
             group = pa.concat_tables(self._buffered)
             self._buffered, self._count = [], 0
-            self._writer.write_table(group, row_group_size=group.num_rows)
+            self._queue.put(group)
 
     def close(self) -> None:
-        self._flush()
+        """Write what is gathered and wait for the writer thread; idempotent."""
+        if self._thread.is_alive():
+            try:
+                self._flush()
+            finally:
+                self._queue.put(_DONE)
+                self._thread.join()
+        self._check()
+
+    def cancel(self) -> None:
+        """Drop what is gathered and stop the writer thread; never raises."""
+        self._buffered, self._count = [], 0
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
