@@ -142,11 +142,14 @@ class RowGroupWriter:
 
     def _work(self) -> None:
         while (group := self._queue.get()) is not _DONE:
-            if self._failed is None:
-                try:
+            try:
+                if self._failed is None:
                     self._writer.write_table(group, row_group_size=group.num_rows)
-                except BaseException as exc:  # raised in the caller's thread
-                    self._failed = exc
+            except BaseException as exc:  # raised in the caller's thread
+                self._failed = exc
+            finally:
+                del group
+                self._queue.task_done()
 
     def _check(self) -> None:
         if self._failed is not None:
@@ -166,6 +169,7 @@ class RowGroupWriter:
         if self._count:
             group = pa.concat_tables(self._buffered)
             self._buffered, self._count = [], 0
+            self._queue.join()  # one row group in the writer at a time
             self._queue.put(group)
 
     def close(self) -> None:
