@@ -220,6 +220,8 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
             details={"rows_read": rows_read, "rows_rejected": report.rows_rejected,
                      "max_reject_share": opts.max_reject_share,
                      "rejected_by_reason": dict(report.rejected_by_reason)}), report)
+    if not report.rows_rejected:
+        output.rejected_path.unlink(missing_ok=True)  # the header alone: nothing to keep
     pa.default_memory_pool().release_unused()
     if progress:
         progress(1.0)

@@ -119,3 +119,10 @@ def test_a_file_failing_whole_leaves_no_provisional_output(tmp_path):
         _stage(lines, tmp_path)
     assert info.value.code in ("no_date_column", "too_many_rejects")
     assert not list((tmp_path / "stage").glob("*.parquet"))
+
+
+def test_staging_leaves_only_the_parquet_file_when_nothing_is_rejected(tmp_path):
+    lines = ["Order Date,Sales"] + [f"2024-08-01,{i}" for i in range(ROWS)]
+    staged, _ = _stage(lines, tmp_path)
+    assert staged.rejected_path is None
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["u.parquet"]
