@@ -63,7 +63,8 @@ class Deps:
                 from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 
                 return DuckDbWarehouse(self.settings.data_dir / "warehouse.duckdb",
-                                       load_memory=self.settings.duckdb_load_memory)
+                                       load_memory=self.settings.duckdb_load_memory,
+                                       segment_rows=self.settings.duckdb_segment_rows)
             from shared.adapters.gcp.bigquery import BigQueryWarehouse
 
             return BigQueryWarehouse(project=self.settings.gcp_project or None,

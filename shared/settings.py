@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # DuckDB's memory ceiling while a load runs, so a load's peak memory does not grow
     # with the file ("" leaves DuckDB's own limit, 80% of RAM).
     duckdb_load_memory: str = "96MB"
+    # Loads of at least this many rows whose Parquet file has exactly the table's
+    # columns are kept as Parquet segments of the table instead of inserted (0: never).
+    duckdb_segment_rows: int = Field(default=500_000, ge=0)
 
     # --- naming shared by both backends ----------------------------------------------
     uploads_bucket: str = "tidemark-uploads"

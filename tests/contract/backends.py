@@ -65,6 +65,16 @@ def local_warehouse(request):
     return wh
 
 
+def local_warehouse_segments(request):
+    """The local warehouse keeping every load whose file matches the table as a
+    Parquet segment (segment_rows=1), so the contract holds for segments too."""
+    from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
+
+    wh = DuckDbWarehouse(_tmp(request) / "warehouse.duckdb", segment_rows=1)
+    request.addfinalizer(wh.close)
+    return wh
+
+
 def local_documentstore(request):
     from shared.adapters.local.sqlite_docs import SqliteDocumentStore
 
@@ -161,6 +171,14 @@ GCP = {"blobstore": gcp_blobstore, "warehouse": gcp_warehouse,
        "secretstore": gcp_secretstore}
 
 
+# Further local configurations a suite may name as its fixture param.
+VARIANTS = {("warehouse", "local-segments"): local_warehouse_segments}
+
+
 def make(port: str, request) -> Any:
-    """The implementation of `port` named by the fixture's param ("local" or "gcp")."""
+    """The implementation of `port` named by the fixture's param ("local", "gcp", or a
+    variant of VARIANTS)."""
+    variant = VARIANTS.get((port, request.param))
+    if variant is not None:
+        return variant(request)
     return (LOCAL if request.param == "local" else GCP)[port](request)

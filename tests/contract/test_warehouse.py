@@ -30,7 +30,7 @@ ARROW_SCHEMA = pa.schema([
 T0 = datetime(2024, 1, 1, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["local", "gcp"])
+@pytest.fixture(params=["local", "local-segments", "gcp"])
 def wh(request) -> Warehouse:
     return backends.make("warehouse", request)
 
@@ -216,6 +216,21 @@ def test_delete_where_is_idempotent_by_key(wh, table, tenant, tmp_path):
                     idempotency_key=f"{tenant}-c")
     wh.delete_where(table, where, idempotency_key=f"{tenant}-del")
     assert count(wh, table, tenant, "d1") == 2
+
+
+def test_delete_where_removes_only_the_matching_rows_of_a_load(wh, table, tenant, tmp_path):
+    wh.load_parquet(table, write_parquet(tmp_path / "a.parquet", rows_for(tenant, "d1", 9)),
+                    idempotency_key=f"{tenant}-a")
+    # regions cycle north, south, east: rows 3, 6 and 9 are east
+    assert wh.delete_where(table, {"tenant_id": tenant, "region": "east"},
+                           idempotency_key=f"{tenant}-del-east") == 3
+    got = run(wh, table, "SELECT row_number, amount, JSON_VALUE(extra, '$.discount') AS d "
+                         "FROM {T} WHERE tenant_id = @t ORDER BY row_number", {"t": tenant})
+    assert [r["row_number"] for r in got] == [1, 2, 4, 5, 7, 8]
+    assert got[2]["amount"] == Decimal("13.25") and got[2]["d"] == "1"
+    assert wh.delete_where(table, {"tenant_id": tenant, "region": "north"},
+                           idempotency_key=f"{tenant}-del-north") == 3
+    assert count(wh, table, tenant) == 3
 
 
 # ------------------------------------------------------------------ queries and parameters

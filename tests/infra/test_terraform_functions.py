@@ -25,7 +25,7 @@ SETTING_VARS = {f"TIDEMARK_{name.upper()}" for name in Settings.model_fields}
 # (terraform/tasks.tf) replaces the local queue's.
 LOCAL_ONLY = {"data_dir", "host", "port", "public_url", "ingest_event_url",
               "task_max_attempts", "task_backoff_base_s", "task_backoff_max_s",
-              "duckdb_load_memory"}
+              "duckdb_load_memory", "duckdb_segment_rows"}
 
 COMMON = {"backend", "environment", "log_level", "gcp_project", "gcp_region",
           "firestore_database", "secret_prefix", "jwt_issuer", "jwt_audience",

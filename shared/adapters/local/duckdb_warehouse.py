@@ -1,13 +1,22 @@
 """Warehouse on one DuckDB file: the local stand-in for BigQuery.
 
 Queries are written in BigQuery Standard SQL and transpiled by `shared.sql` (cached);
-`{table}` tokens are resolved to the tables of this file, `@name` parameters become
-DuckDB `$name` parameters, and values never enter the SQL text.
+`{table}` tokens are resolved to the view `table__all` of this file, `@name`
+parameters become DuckDB `$name` parameters, and values never enter the SQL text.
 
 Loads are atomic and idempotent: one DuckDB transaction records the idempotency key
-in `_loads`, deletes the `replace_where` rows, and inserts the Parquet file; a key seen
-before changes nothing. Writes are serialized by a lock (DuckDB would otherwise abort
-one of two transactions that touch the same rows).
+in `_loads`, deletes the `replace_where` rows, and adds the Parquet file's rows; a key
+seen before changes nothing. Writes are serialized by a lock (DuckDB would otherwise
+abort one of two transactions that touch the same rows).
+
+Segments (duckdb_segments): a file of at least `segment_rows` rows whose columns are
+exactly the table's is not inserted but kept, hard-linked, as an immutable Parquet
+segment of the table, and the view reads native rows and segments together. Staging
+already wrote a clean, compressed, columnar file in the table's schema; inserting it
+would re-encode every row, costing about as much CPU as reading the CSV. The price is
+paid by queries: aggregates over a segment run 1.3-2.3x slower than over the same rows
+stored natively (still tens of ms for 1.5 M rows). Smaller or differently shaped
+files are inserted (cast, missing optional columns NULL).
 
 Threads: one database instance per file, and a fresh `cursor()` (a DuckDB connection
 to the same instance, microseconds to make) per call, so each thread has its own and
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Mapping
@@ -30,49 +40,81 @@ from typing import Any
 import duckdb
 
 from shared import errors
+from shared.adapters.local.duckdb_segments import (
+    GRACE,
+    SEGMENTS_DDL,
+    VIEW_SUFFIX,
+    Column,
+    Segments,
+    describe,
+    view_name,
+)
+from shared.adapters.local.duckdb_segments import quote as _quote
 from shared.ports import LoadResult, Warehouse
 from shared.schema import duckdb_ddl
 from shared.sql import duckdb_params, substitute_tables, transpile
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+log = logging.getLogger(__name__)
+
 _SIZE = re.compile(r"^\d+(?:\.\d+)?\s*[KMGT]?i?B$", re.IGNORECASE)
 _LOAD_MEMORY_DEFAULT = "96MB"
+_SEGMENT_ROWS_DEFAULT = 500_000
 _LOADS_DDL = ("CREATE TABLE IF NOT EXISTS _loads (key VARCHAR PRIMARY KEY, "
               '"table" VARCHAR NOT NULL, kind VARCHAR NOT NULL, "rows" BIGINT NOT NULL, '
               "loaded_at TIMESTAMPTZ NOT NULL)")
 
 
-def _quote(name: str) -> str:
-    if not _IDENT.match(name or ""):
-        raise errors.InvalidInput(f"invalid table or column name {name!r}")
-    return f'"{name}"'
-
-
 class DuckDbWarehouse(Warehouse):
     def __init__(self, path: str | Path, *, threads: int | None = None,
-                 load_memory: str = _LOAD_MEMORY_DEFAULT) -> None:
+                 load_memory: str = _LOAD_MEMORY_DEFAULT,
+                 segment_rows: int = _SEGMENT_ROWS_DEFAULT) -> None:
         self.path = Path(path)
         self.load_memory = load_memory.strip()
+        self.segment_rows = max(0, int(segment_rows))
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._segments = Segments(self.path.parent / f"{self.path.stem}.segments")
         config = {"threads": threads} if threads else {}
         try:
             self._db = duckdb.connect(str(self.path), config=config)
         except duckdb.IOException as exc:  # held by another process
             raise errors.Unavailable(f"warehouse file is in use: {exc}") from exc
-        self._db.execute("SET GLOBAL TimeZone = 'UTC'")
-        self._db.execute(_LOADS_DDL)
         self._write_lock = threading.Lock()
         self._tables: set[str] = set()
+        try:
+            self._db.execute("SET GLOBAL TimeZone = 'UTC'")
+            self._db.execute(_LOADS_DDL)
+            self._db.execute(SEGMENTS_DDL)
+            self._open_segments()
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
+
+    def _open_segments(self) -> None:
+        """Nothing is in flight at open: delete unregistered and removed segment
+        files, then (re)build every table's view from the manifest, with paths from
+        where the database is now."""
+        with self._db.cursor() as cur, _transaction(cur):
+            expired = self._segments.recover(cur)
+            tables = [r[0] for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
+                "AND NOT starts_with(table_name, '_')").fetchall()]
+            for table in tables:
+                self._segments.rebuild_view(cur, table, describe(cur, table))
+        self._segments.unlink(expired)
 
     # -- tables ------------------------------------------------------------------------
 
     def ensure_table(self, table: str) -> None:
         quoted = _quote(table)
-        with self._write_lock, self._db.cursor() as cur:
+        if table.endswith(VIEW_SUFFIX):
+            raise errors.InvalidInput(f"table names may not end in {VIEW_SUFFIX!r}")
+        with self._write_lock, self._db.cursor() as cur, _transaction(cur):
             cur.execute(duckdb_ddl(quoted))
+            self._segments.rebuild_view(cur, table, describe(cur, table))
         self._tables.add(table)
 
     def _exists(self, table: str) -> bool:
@@ -81,38 +123,44 @@ class DuckDbWarehouse(Warehouse):
         with self._db.cursor() as cur:
             row = cur.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = $t "
-                "AND table_schema = 'main'", {"t": table}).fetchone()
+                "AND table_schema = 'main' AND table_type = 'BASE TABLE'",
+                {"t": table}).fetchone()
         if row and row[0]:
             self._tables.add(table)
             return True
         return False
 
-    def _resolve(self, table: str) -> str:
+    def _table(self, table: str) -> str:
+        """The quoted native table, for writes."""
         quoted = _quote(table)
         if not table.startswith("_") and self._exists(table):
             return quoted
         raise errors.NotFound(f"table {table!r} does not exist", code="table_not_found")
 
-    def _columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-        rows = cur.execute("SELECT column_name FROM information_schema.columns "
-                           "WHERE table_name = $t AND table_schema = 'main' "
-                           "ORDER BY ordinal_position", {"t": table}).fetchall()
-        return [r[0] for r in rows]
+    def _resolve(self, table: str) -> str:
+        """The quoted view queries read: native rows and segments together."""
+        self._table(table)
+        return _quote(view_name(table))
 
     # -- loads ---------------------------------------------------------------------------
 
     def load_parquet(self, table: str, path: str, *, idempotency_key: str,
                      replace_where: Mapping[str, Any] | None = None) -> LoadResult:
-        quoted = self._resolve(table)
+        quoted = self._table(table)
+        if not idempotency_key:
+            raise errors.InvalidInput("an idempotency key is required")
+        segment = self._load_segment(table, path, idempotency_key, replace_where)
+        if segment is not None:
+            return segment
 
         def load(cur: duckdb.DuckDBPyConnection) -> int:
             with _load_memory_limit(self._db, self.load_memory):
                 return insert(cur)
 
         def insert(cur: duckdb.DuckDBPyConnection) -> int:
-            columns = self._columns(cur, table)
+            columns = describe(cur, table)
             if replace_where:
-                self._delete(cur, table, quoted, columns, replace_where)
+                self._delete(cur, table, columns, replace_where)
             try:
                 described = cur.execute("DESCRIBE SELECT * FROM read_parquet($p)",
                                         {"p": str(path)}).fetchall()
@@ -120,47 +168,103 @@ class DuckDbWarehouse(Warehouse):
                 raise errors.InvalidInput(f"not a readable Parquet file: {exc}",
                                           code="bad_parquet") from exc
             in_file = [r[0] for r in described]
-            unknown = sorted(set(in_file) - set(columns))
+            unknown = sorted(set(in_file) - {c.name for c in columns})
             if unknown:
                 raise errors.InvalidInput(f"columns not in {table}: {', '.join(unknown)}",
                                           code="unknown_columns", details={"columns": unknown})
             # By name; the table's columns the file lacks stay NULL (or fail NOT NULL).
-            names = ", ".join(_quote(c) for c in columns if c in in_file)
+            names = ", ".join(_quote(c.name) for c in columns if c.name in in_file)
             sql = (f"INSERT INTO {quoted} ({names}) "  # noqa: S608 - validated identifiers
                    f"SELECT {names} FROM read_parquet($p)")
             row = cur.execute(sql, {"p": str(path)}).fetchone()
             return int(row[0]) if row else 0
 
         rows, already = self._once(table, "load", idempotency_key, load)
+        self._sweep()
         return LoadResult(rows_loaded=rows, already_loaded=already)
+
+    def _load_segment(self, table: str, path: str, key: str,
+                      replace_where: Mapping[str, Any] | None) -> LoadResult | None:
+        """Keep the file as a segment of the table when it qualifies (see
+        duckdb_segments); None: it does not, take the INSERT path."""
+        if self.segment_rows <= 0:
+            return None
+        with self._db.cursor() as cur:
+            seen = cur.execute('SELECT "rows" FROM _loads WHERE key = $k',
+                               {"k": key}).fetchone()
+            if seen is not None:
+                return LoadResult(rows_loaded=int(seen[0]), already_loaded=True)
+            columns = describe(cur, table)
+            rows = self._segments.qualifies(cur, path, columns, self.segment_rows)
+        if rows is None:
+            return None
+        file = self._segments.adopt(path)  # before the lock: the caller may delete path
+
+        def register(cur: duckdb.DuckDBPyConnection) -> int:
+            with _load_memory_limit(self._db, self.load_memory):
+                if replace_where:
+                    self._delete(cur, table, columns, replace_where)
+                self._segments.register(cur, file, table, rows, key)
+                self._segments.rebuild_view(cur, table, columns)
+            return rows
+
+        try:
+            with self._db.cursor() as cur:
+                self._segments.validate(cur, file, table, columns)
+            loaded, already = self._once(table, "load", key, register)
+        except BaseException:
+            file.unlink(missing_ok=True)
+            raise
+        if already:
+            file.unlink(missing_ok=True)
+        else:
+            log.info("%s: %d rows kept as segment %s", table, rows, file.name)
+        self._sweep()
+        return LoadResult(rows_loaded=loaded, already_loaded=already)
 
     def delete_where(self, table: str, where: Mapping[str, Any], *,
                      idempotency_key: str) -> int:
-        quoted = self._resolve(table)
+        self._table(table)
         if not where:
             raise errors.InvalidInput("delete_where needs at least one condition")
 
         def delete(cur: duckdb.DuckDBPyConnection) -> int:
-            return self._delete(cur, table, quoted, self._columns(cur, table), where)
+            # Bounded like a load: a partly deleted segment's other rows are inserted.
+            with _load_memory_limit(self._db, self.load_memory):
+                return self._delete(cur, table, describe(cur, table), where)
 
         rows, _ = self._once(table, "delete", idempotency_key, delete)
+        self._sweep()
         return rows
 
-    @staticmethod
-    def _delete(cur: duckdb.DuckDBPyConnection, table: str, quoted: str, columns: list[str],
+    def _delete(self, cur: duckdb.DuckDBPyConnection, table: str, columns: list[Column],
                 where: Mapping[str, Any]) -> int:
+        """Delete the matching rows, native and in segments; returns how many."""
+        names = {c.name for c in columns}
         conds, params = [], {}
         for i, (col, value) in enumerate(sorted(where.items())):
-            if col not in columns:
+            if col not in names:
                 raise errors.InvalidInput(f"no column {col!r} in {table}")
             if value is None:
                 conds.append(f"{_quote(col)} IS NULL")
             else:
                 conds.append(f"{_quote(col)} = $w{i}")
                 params[f"w{i}"] = value
-        row = cur.execute(f"DELETE FROM {quoted} WHERE {' AND '.join(conds)}",  # noqa: S608
+        cond = " AND ".join(conds)
+        row = cur.execute(f"DELETE FROM {_quote(table)} WHERE {cond}",  # noqa: S608
                           params).fetchone()
-        return int(row[0]) if row else 0
+        native = int(row[0]) if row else 0
+        return native + self._segments.delete(cur, table, columns, cond, params)
+
+    def _sweep(self) -> None:
+        """Unlink the files of segments removed more than GRACE ago."""
+        try:
+            with self._write_lock, self._db.cursor() as cur:
+                names = self._segments.expire(cur, datetime.now(UTC) - GRACE)
+        except duckdb.Error:
+            log.warning("removed segments not swept", exc_info=True)
+            return
+        self._segments.unlink(names)
 
     def _once(self, table: str, kind: str, key: str, fn) -> tuple[int, bool]:
         """Run fn(cursor) in one transaction with the key recorded, unless the key was
@@ -237,6 +341,18 @@ class DuckDbWarehouse(Warehouse):
         converters = [_converter(k) for k in kinds]
         return [{n: (c(v) if c and v is not None else v)
                  for n, c, v in zip(names, converters, row, strict=True)} for row in rows]
+
+
+@contextlib.contextmanager
+def _transaction(cur: duckdb.DuckDBPyConnection):
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+        cur.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT already rolled back
+            cur.execute("ROLLBACK")
+        raise
 
 
 @contextlib.contextmanager
