@@ -82,6 +82,11 @@ print(json.dumps({"rows": rows, "seconds": t1 - t0, "cpu_seconds": cpu() - c0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+# The allocator the product's entry points choose for Arrow (`tidemark serve`, the
+# upload function's main.py); an explicit ARROW_DEFAULT_MEMORY_POOL wins here as there.
+ARROW_ENV = {"ARROW_DEFAULT_MEMORY_POOL":
+             os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")}
+
 REGIONS = ["West", "East", "Central", "South"]
 CATEGORIES = {"Furniture": ["Chairs", "Tables", "Bookcases"],
               "Office Supplies": ["Paper", "Binders", "Art", "Storage"],
@@ -172,9 +177,9 @@ def _count_rows(path: Path) -> int:
     return lines - 1
 
 
-def run_child(code: str, *argv: str) -> dict:
+def run_child(code: str, *argv: str, env: dict[str, str] | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, env={**os.environ, **(env or {})})
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -224,7 +229,8 @@ def main() -> int:
         ours, duck = [], []
         for i in range(args.repeat):
             ours.append(run_child(CHILD_TIDEMARK, str(src), str(work / f"stage{i}"),
-                                  str(ROOT), str(0 if args.insert else segment_rows)))
+                                  str(ROOT), str(0 if args.insert else segment_rows),
+                                  env=ARROW_ENV))
             duck.append(run_child(CHILD_DUCKDB, str(src), str(work)))
             (work / "plain.duckdb").unlink(missing_ok=True)
             for r in (ours[-1], duck[-1]):

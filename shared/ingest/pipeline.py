@@ -36,10 +36,15 @@ _ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(),
           "JSON": pa.string(), "BOOL": pa.bool_()}
 STAGING_SCHEMA = pa.schema([pa.field(c.name, _ARROW[c.bq_type], c.mode != "REQUIRED")
                             for c in BUSINESS_DATA])
-# Dictionary pages only where values repeat; statistics where they are cheap and useful.
+# Dictionary pages only where values repeat. Statistics (min/max per row group) only
+# where they can skip row groups: the ids, constant per file, let a query skip other
+# uploads' segments; dates and numbers are cheap. Min/max of the free-text columns
+# (products, customers, order ids) skip nothing in unsorted files and cost about
+# 0.3 s of CPU per 200 MB of CSV to compute.
 _DICTIONARY_COLUMNS = ["tenant_id", "dataset_id", "upload_id", "occurred_date", "product",
                        "category", "region", "customer", "channel", "loaded_at"]
-_STATISTICS_COLUMNS = [c.name for c in BUSINESS_DATA if c.name != "extra"]
+_STATISTICS_COLUMNS = ["tenant_id", "dataset_id", "upload_id", "row_number", "occurred_at",
+                       "occurred_date", "amount", "quantity", "loaded_at"]
 
 
 @dataclass
