@@ -47,20 +47,17 @@ def trimmed_columns(batch: pa.RecordBatch) -> list[pa.Array]:
     return [V.trimmed(c) for c in batch.columns]
 
 
-def extra_json(batch: pa.RecordBatch, index: Mapping[str, int], columns: list[str],
-               trimmed: list[pa.Array] | None = None) -> pa.Array:
-    """{"<header>": "<value>" | null, ...} per row, built column-wise in Arrow;
-    `trimmed`: trimmed_columns(batch), when the caller has it already."""
-    n = batch.num_rows
-    if not columns:
+def extra_json(n: int, names: list[str], values: list[pa.Array]) -> pa.Array:
+    """{"<name>": "<value>" | null, ...} for each of n rows, built column-wise in Arrow
+    from the trimmed values of each named column."""
+    if not names:
         return pa.nulls(n, pa.string())
     # One join over all the columns: literal text between the values is merged, and a
     # column with no null carries its quotes in that text instead of a join of its own.
     parts: list[pa.Array | str] = []
     text = ""
-    for i, name in enumerate(columns):
-        at = index[name]
-        s = _json_escape(V.trimmed(batch.column(at)) if trimmed is None else trimmed[at])
+    for i, (name, value) in enumerate(zip(names, values, strict=True)):
+        s = _json_escape(value)
         text += ("{" if i == 0 else ",") + json.dumps(name) + ":"
         if s.null_count:
             parts += [text, pc.fill_null(pc.binary_join_element_wise('"', s, '"', ""), "null")]
@@ -86,9 +83,12 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     roles = mapping.roles
     checks: list[tuple[str, str, pa.Array]] = []
 
+    def column(name: str) -> pa.Array:
+        at = index[name]
+        return V.trimmed(batch.column(at)) if trimmed is None else trimmed[at]
+
     def col(role: str) -> pa.Array:
-        i = index[roles[role]]
-        return V.trimmed(batch.column(i)) if trimmed is None else trimmed[i]
+        return column(roles[role])
 
     date_col = roles["occurred_at"]
     dt = types[date_col]
@@ -135,7 +135,7 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     }
     for role in ("product", "category", "region", "customer", "channel", "order_id"):
         cols[role] = col(role) if role in roles else pa.nulls(n, pa.string())
-    cols["extra"] = extra_json(batch, index, extra, trimmed)
+    cols["extra"] = extra_json(n, extra, [column(h) for h in extra])
     cols["loaded_at"] = pa.array(np.full(n, loaded_at.value, dtype=np.int64), pa.int64()).cast(
         V.TS_TYPE)
     table = pa.Table.from_pydict(cols)
