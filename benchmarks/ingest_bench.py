@@ -82,11 +82,6 @@ print(json.dumps({"rows": rows, "seconds": t1 - t0, "cpu_seconds": cpu() - c0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-# The allocator the product's entry points choose for Arrow (`tidemark serve`, the
-# upload function's main.py); an explicit ARROW_DEFAULT_MEMORY_POOL wins here as there.
-ARROW_ENV = {"ARROW_DEFAULT_MEMORY_POOL":
-             os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")}
-
 REGIONS = ["West", "East", "Central", "South"]
 CATEGORIES = {"Furniture": ["Chairs", "Tables", "Bookcases"],
               "Office Supplies": ["Paper", "Binders", "Art", "Storage"],
@@ -224,13 +219,18 @@ def main() -> int:
         from shared.settings import Settings
 
         segment_rows = Settings().duckdb_segment_rows
+        from shared import arrow_memory
+
+        # The allocator the product's entry points choose for Arrow (`tidemark serve`,
+        # the upload function); an explicit setting wins here as there.
+        arrow_env = {arrow_memory.ENV: arrow_memory.chosen()}
         print(f"tidemark load: {'INSERT' if args.insert else 'Parquet segment'} "
               f"(segment_rows {0 if args.insert else segment_rows:,})")
         ours, duck = [], []
         for i in range(args.repeat):
             ours.append(run_child(CHILD_TIDEMARK, str(src), str(work / f"stage{i}"),
                                   str(ROOT), str(0 if args.insert else segment_rows),
-                                  env=ARROW_ENV))
+                                  env=arrow_env))
             duck.append(run_child(CHILD_DUCKDB, str(src), str(work)))
             (work / "plain.duckdb").unlink(missing_ok=True)
             for r in (ours[-1], duck[-1]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from typing import Any
 
@@ -124,10 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before anything imports Arrow, which reads it once: the ingest's many short-lived
-    # buffers on four threads peak about 50 MB lower in RSS with jemalloc (see
-    # benchmarks/README.md, Ingest). An explicit setting wins.
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    from shared.arrow_memory import prefer_jemalloc
+
+    prefer_jemalloc()  # before anything imports Arrow
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

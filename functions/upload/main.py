@@ -2,16 +2,13 @@
 ingest of finalized objects (CloudEvent). Routing and errors go through shared.http;
 the work is in shared.uploads and shared.ingest."""
 
-import os
+from shared.arrow_memory import prefer_jemalloc
 
-# Arrow reads this once, when first imported: staging's many short-lived buffers on
-# four threads peak about 50 MB lower in RSS with jemalloc than with the default
-# (see benchmarks/README.md, Ingest). An explicit setting wins.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+prefer_jemalloc()  # before anything imports Arrow
 
-import functions_framework
+import functions_framework  # noqa: E402
 
-from shared.http import Router, read_json
+from shared.http import Router, read_json  # noqa: E402
 
 router = Router("upload", health_path="/api/uploads/health")
 
