@@ -141,20 +141,27 @@ def test_reload_with_the_same_key_changes_nothing(wh, table, tenant, tmp_path):
     assert count(wh, table, tenant) == 4
 
 
-def test_concurrent_loads_with_one_key_load_once(wh, table, tenant, tmp_path):
-    path = write_parquet(tmp_path / "a.parquet", rows_for(tenant, "d1", 5))
+def load_concurrently(wh: Warehouse, table: str, path: str, key: str,
+                      n: int = 4) -> list[LoadResult]:
+    """n threads loading the same file with the same key at the same moment."""
     results: list[LoadResult] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(n)
 
     def load() -> None:
         barrier.wait()
-        results.append(wh.load_parquet(table, path, idempotency_key=f"same-{tenant}"))
+        results.append(wh.load_parquet(table, path, idempotency_key=key))
 
-    threads = [threading.Thread(target=load) for _ in range(4)]
+    threads = [threading.Thread(target=load) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_concurrent_loads_with_one_key_load_once(wh, table, tenant, tmp_path):
+    path = write_parquet(tmp_path / "a.parquet", rows_for(tenant, "d1", 5))
+    results = load_concurrently(wh, table, path, f"same-{tenant}")
     assert sorted(r.already_loaded for r in results) == [False, True, True, True]
     assert count(wh, table, tenant) == 5
 

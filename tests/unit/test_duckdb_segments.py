@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,12 @@ import pytest
 from shared import errors
 from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 from shared.ports import LoadResult
-from tests.contract.test_warehouse import ARROW_SCHEMA, rows_for, write_parquet
+from tests.contract.test_warehouse import (
+    ARROW_SCHEMA,
+    load_concurrently,
+    rows_for,
+    write_parquet,
+)
 
 TABLE = "business_data"  # written out in the SQL below
 TENANT = "t1"
@@ -143,18 +147,7 @@ def test_the_same_key_twice_keeps_one_segment_and_no_stray_file(wh, tmp_path):
 
 def test_concurrent_loads_with_one_key_leave_one_file(wh, tmp_path):
     path = staged(tmp_path, "a.parquet", "d1", 5)
-    barrier = threading.Barrier(4)
-    results: list[LoadResult] = []
-
-    def load() -> None:
-        barrier.wait()
-        results.append(wh.load_parquet(TABLE, path, idempotency_key="same"))
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = load_concurrently(wh, TABLE, path, "same")
     assert sorted(r.already_loaded for r in results) == [False, True, True, True]
     assert len(manifest(wh)) == 1 and files(wh) == {manifest(wh)[0][0]}
 
