@@ -1,11 +1,44 @@
-"""GCS finalize notifications on the emulators: pull the Pub/Sub message
-fake-gcs-server published for an object, and turn it into the CloudEvent Eventarc
-delivers. Shared by the end-to-end emulator tests."""
+"""GCS finalize notifications on the emulators: start fake-gcs-server publishing them
+to the Pub/Sub emulator, pull the message published for an object, and turn it into
+the CloudEvent Eventarc delivers. Shared by the end-to-end emulator tests."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests import emulators
+
+
+def finalize_events(request, bucket: str, topic_id: str,
+                    subscription_prefix: str) -> Iterator[dict]:
+    """For a fixture to `yield from`: fake-gcs-server publishing finalize events to
+    topic_id on the shared Pub/Sub emulator, with `bucket` created, and a fresh
+    subscription to pull them from. Stops the server when the fixture ends."""
+    pubsub = emulators.shared_emulator(request, "pubsub")
+    if emulators.missing("gcs"):
+        from tests.conftest import emulator_missing
+
+        emulator_missing(emulators.missing("gcs"))
+    publisher, subscriber = emulators.pubsub_clients(pubsub)
+    topic = publisher.topic_path(emulators.PROJECT, topic_id)
+    sub = subscriber.subscription_path(emulators.PROJECT,
+                                       f"{subscription_prefix}-{uuid.uuid4().hex[:8]}")
+    publisher.create_topic(request={"name": topic})
+    subscriber.create_subscription(request={"name": sub, "topic": topic})
+    try:
+        gcs = emulators.start_gcs(pubsub=pubsub, topic=topic_id)
+    except emulators.EmulatorFailed as exc:
+        pytest.fail(str(exc))
+    storage = emulators.storage_client(gcs)
+    storage.create_bucket(bucket)
+    yield {"gcs": gcs, "storage": storage, "subscriber": subscriber, "subscription": sub}
+    gcs.stop()
+    subscriber.close()
 
 
 def pull_finalize_event(events, object_name: str, timeout_s: float = 30.0) -> dict:

@@ -18,7 +18,7 @@ import requests
 
 from tests import emulators
 from tests.conftest import ROOT
-from tests.finalize_events import pull_finalize_event, to_cloud_event
+from tests.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -34,25 +34,7 @@ CSV = (b"order_date,order_id,customer,region,product,quantity,sales\n"
 def events(request):
     """fake-gcs-server publishing finalize events to a Pub/Sub emulator topic, and a
     subscription to pull them from."""
-    pubsub = emulators.shared_emulator(request, "pubsub")
-    if emulators.missing("gcs"):
-        from tests.conftest import emulator_missing
-
-        emulator_missing(emulators.missing("gcs"))
-    publisher, subscriber = emulators.pubsub_clients(pubsub)
-    topic = publisher.topic_path(emulators.PROJECT, TOPIC)
-    sub = subscriber.subscription_path(emulators.PROJECT, f"ingest-{uuid.uuid4().hex[:8]}")
-    publisher.create_topic(request={"name": topic})
-    subscriber.create_subscription(request={"name": sub, "topic": topic})
-    try:
-        gcs = emulators.start_gcs(pubsub=pubsub, topic=TOPIC)
-    except emulators.EmulatorFailed as exc:
-        pytest.fail(str(exc))
-    storage = emulators.storage_client(gcs)
-    storage.create_bucket(BUCKET)
-    yield {"gcs": gcs, "storage": storage, "subscriber": subscriber, "subscription": sub}
-    gcs.stop()
-    subscriber.close()
+    yield from finalize_events(request, BUCKET, TOPIC, "ingest")
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ import pytest
 import requests
 
 from tests import emulators
-from tests.conftest import ROOT, emulator_missing
-from tests.finalize_events import pull_finalize_event, to_cloud_event
+from tests.conftest import ROOT
+from tests.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -44,25 +44,8 @@ FORECAST_URL = "http://127.0.0.1:9/forecast_task"
 def events(request):
     """fake-gcs-server publishing finalize events to a topic of its own on the Pub/Sub
     emulator, and a subscription to pull them from."""
-    pubsub = emulators.shared_emulator(request, "pubsub")
-    if emulators.missing("gcs"):
-        emulator_missing(emulators.missing("gcs"))
-    publisher, subscriber = emulators.pubsub_clients(pubsub)
-    suffix = uuid.uuid4().hex[:8]
-    topic_id = f"pipeline-finalize-{suffix}"
-    topic = publisher.topic_path(emulators.PROJECT, topic_id)
-    sub = subscriber.subscription_path(emulators.PROJECT, f"pipeline-ingest-{suffix}")
-    publisher.create_topic(request={"name": topic})
-    subscriber.create_subscription(request={"name": sub, "topic": topic})
-    try:
-        gcs = emulators.start_gcs(pubsub=pubsub, topic=topic_id)
-    except emulators.EmulatorFailed as exc:
-        pytest.fail(str(exc))
-    storage = emulators.storage_client(gcs)
-    storage.create_bucket(BUCKET)
-    yield {"storage": storage, "subscriber": subscriber, "subscription": sub}
-    gcs.stop()
-    subscriber.close()
+    yield from finalize_events(request, BUCKET, f"pipeline-finalize-{uuid.uuid4().hex[:8]}",
+                               "pipeline-ingest")
 
 
 @pytest.fixture
