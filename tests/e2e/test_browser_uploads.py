@@ -161,6 +161,21 @@ FOCUSED = """() => {
 }"""
 
 
+def tab_through(page, presses: int, until_tag: str | None = None) -> list[str]:
+    """Press Tab up to `presses` times (stopping after an element of `until_tag`),
+    checking that each focused element shows a focus ring; returns their names (or
+    texts) in order."""
+    seen = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        now = page.evaluate(FOCUSED)
+        assert now["ring"], f"no visible focus on {now}"
+        seen.append(now["name"] or now["text"])
+        if now["tag"] == until_tag:
+            break
+    return seen
+
+
 def test_upload_form_by_keyboard_with_visible_focus(running_stack, page):
     base = running_stack.settings.base_url
     register_in_browser(page, base, unique_email("keys"))
@@ -177,24 +192,12 @@ def test_upload_form_by_keyboard_with_visible_focus(running_stack, page):
     # The page itself stays as it was (not rendered again for the #fragment).
     assert page.locator("main h1").get_attribute("data-before") == "yes"
 
-    seen = []
-    for _ in range(12):
-        page.keyboard.press("Tab")
-        now = page.evaluate(FOCUSED)
-        assert now["ring"], f"no visible focus on {now}"
-        seen.append(now["name"] or now["text"])
-        if now["tag"] == "summary":
-            break
+    seen = tab_through(page, 12, until_tag="summary")
     assert seen == ["dataset", "file", "mode", "Advanced"], seen
     # The disclosure opens from the keyboard and its controls come next, in order.
     page.keyboard.press("Enter")
     assert page.locator("[data-advanced]").get_attribute("open") is not None
-    order = []
-    for _ in range(13):
-        page.keyboard.press("Tab")
-        now = page.evaluate(FOCUSED)
-        assert now["ring"], f"no visible focus on {now}"
-        order.append(now["name"] or now["text"])
+    order = tab_through(page, 13)
     assert order[:4] == ["date_order", "decimal_separator", "mapping.occurred_at",
                          "mapping.amount"], order
     assert order[-1] == "Upload"
