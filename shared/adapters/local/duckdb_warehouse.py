@@ -112,6 +112,8 @@ class DuckDbWarehouse(Warehouse):
         quoted = _quote(table)
         if table.endswith(VIEW_SUFFIX):
             raise errors.InvalidInput(f"table names may not end in {VIEW_SUFFIX!r}")
+        if table in self._tables:
+            return  # made or found since open; its view is rebuilt by every change to it
         with self._write_lock, self._db.cursor() as cur, _transaction(cur):
             cur.execute(duckdb_ddl(quoted))
             self._segments.rebuild_view(cur, table, describe(cur, table))
