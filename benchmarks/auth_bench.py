@@ -71,10 +71,10 @@ def throughput(logins: int, verifies: int) -> dict:
     from functions_framework import create_app
 
     from shared.auth.tokens import verify_access_token
-    from shared.authz import authenticate
     from shared.bootstrap import Deps, override
     from shared.log import configure
     from shared.settings import Settings
+    from shared.web.authz import authenticate
 
     configure("WARNING")  # access logs would drown the figures
 

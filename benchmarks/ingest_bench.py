@@ -219,7 +219,7 @@ def main() -> int:
         from shared.settings import Settings
 
         segment_rows = Settings().duckdb_segment_rows
-        from shared import arrow_memory
+        from shared.uploads import arrow_memory
 
         # The allocator the product's entry points choose for Arrow (`tidemark serve`,
         # the upload function); an explicit setting wins here as there.

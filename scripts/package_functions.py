@@ -1,8 +1,10 @@
 """Build each function's deployable source: build/functions/<name>/ and <name>.zip.
 
 A package holds the function's own folder (functions/<name>/, so main.py is at the
-root), the `shared` package vendored beside it, and a requirements.txt with only the
-dependencies that function needs: pyproject's core dependencies, the function's extra,
+root), the modules of the `shared` package that main.py reaches through its imports
+(followed with `ast`, lazy imports included; the developer stack and the local
+adapters are never vendored), and a requirements.txt with only the dependencies that
+function needs: pyproject's core dependencies, the function's extra,
 and the Google Cloud clients its adapters call (a subset of the `gcp` extra).
 
 Zips are reproducible: entries sorted, fixed timestamps and permissions, so the same
@@ -17,6 +19,7 @@ uploads: an unchanged function is not redeployed).
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import importlib.metadata
 import io
@@ -58,7 +61,7 @@ class PackagingError(Exception):
 
 def function_names() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from shared.catalog import ENTRY_POINTS
+    from shared.web.catalog import ENTRY_POINTS
 
     return sorted({ep.function for ep in ENTRY_POINTS})
 
@@ -134,15 +137,86 @@ def _walk(base: Path) -> Iterator[Path]:
             yield path
 
 
+# Never deployed: the developer stack and the embedded adapters that stand in for
+# Google Cloud. A deployed function runs with TIDEMARK_BACKEND=gcp, where the
+# composition root never reaches the local adapters; an import of either from any
+# other deployable module fails the packaging.
+NOT_VENDORED = ("shared.devstack", "shared.adapters.local")
+COMPOSITION_ROOT = "shared.bootstrap"
+
+
+def _module_file(module: str, root: Path) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, module: str) -> set[str]:
+    """Every `shared...` module a file imports, at any depth of its code."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names)
+    return {m for m in found if m == "shared" or m.startswith("shared.")}
+
+
+def shared_closure(main: Path, root: Path = ROOT) -> set[str]:
+    """The `shared` modules main.py reaches, with the packages that hold them."""
+    seen: set[str] = set()
+    todo = [(m, "main") for m in _imported_modules(main, "main")]
+    while todo:
+        module, importer = todo.pop()
+        if module in seen:
+            continue
+        path = _module_file(module, root)
+        if path is None:  # a name imported from a module, not a module itself
+            continue
+        if module.startswith(NOT_VENDORED):
+            if importer == COMPOSITION_ROOT and module.startswith("shared.adapters.local"):
+                continue
+            raise PackagingError(f"functions/{main.parent.name}: {importer} imports "
+                                 f"{module}, which is never deployed")
+        seen.add(module)
+        parts = module.split(".")
+        todo += [(".".join(parts[:i]), module) for i in range(1, len(parts))]
+        todo += [(m, module) for m in sorted(_imported_modules(path, module))]
+    return seen
+
+
 def source_files(function: str, root: Path = ROOT) -> dict[str, Path]:
-    """Archive name -> file on disk, for one function's package."""
+    """Archive name -> file on disk, for one function's package: its own folder, the
+    shared modules it imports, and the data files beside them."""
     fn_dir = root / "functions" / function
     if not (fn_dir / "main.py").is_file():
         raise PackagingError(f"functions/{function}/main.py does not exist")
     files = {p.relative_to(fn_dir).as_posix(): p for p in _walk(fn_dir)}
     shared = root / "shared"
+    modules = shared_closure(fn_dir / "main.py", root)
     for p in _walk(shared):
-        name = "shared/" + p.relative_to(shared).as_posix()
+        if p.suffix == ".py":
+            rel = p.relative_to(root).with_suffix("").parts
+            keep = ".".join(rel[:-1] if p.name == "__init__.py" else rel) in modules
+        else:  # a data file ships with the package that holds it
+            owner = p.parent
+            while not (owner / "__init__.py").is_file():
+                owner = owner.parent
+            keep = ".".join(owner.relative_to(root).parts) in modules
+        if not keep:
+            continue
+        name = p.relative_to(root).as_posix()
         if name in files:
             raise PackagingError(f"functions/{function}/{name} would shadow the shared package")
         files[name] = p

@@ -132,7 +132,7 @@ class Deps:
         import logging
 
         from shared import errors
-        from shared.ingest.job import mark_uploaded
+        from shared.uploads.job import mark_uploaded
 
         try:
             mark_uploaded(self, data["bucket"], data["name"], data["generation"],

@@ -1,4 +1,4 @@
-"""Domain errors. Services raise these; only shared.http turns them into HTTP."""
+"""Domain errors. Services raise these; only shared.web.http turns them into HTTP."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ locals {
     TIDEMARK_JWT_AUDIENCE       = "tidemark-api"
     TIDEMARK_MAX_REQUEST_BYTES  = "1048576"
     # Every request reaches the code through Google's front end, so the caller's address
-    # is an X-Forwarded-For hop, not the socket peer (shared/authz.py).
+    # is an X-Forwarded-For hop, not the socket peer (shared/web/authz.py).
     TIDEMARK_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
     # Overridden to "true" for the auth function alone: it alone reads the private keys.
     TIDEMARK_CAN_SIGN_TOKENS = "false"

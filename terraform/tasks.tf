@@ -9,7 +9,7 @@ resource "google_cloud_tasks_queue" "metrics" {
   }
 
   # Transient failures (503 from the target) are retried with exponential backoff;
-  # permanent ones answer 2xx and are not retried (shared/task_handler.py).
+  # permanent ones answer 2xx and are not retried (shared/web/task_handler.py).
   retry_config {
     max_attempts       = 10
     min_backoff        = "5s"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.openapi import build_spec
+from shared.web.openapi import build_spec
 
 SCHEMAS = build_spec()["components"]["schemas"]
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -20,7 +20,7 @@ def start_stack(data_dir: Path, *, threads: int = 32, **settings_kw):
     import requests
 
     from shared.auth.tokens import clear_key_cache
-    from shared.local_stack import LocalStack
+    from shared.devstack.serve import LocalStack
     from shared.settings import Settings
 
     clear_key_cache()

@@ -1,12 +1,12 @@
 """The auth function: accounts, tenants, roles and tokens under /api/auth/.
 
 Each handler parses the request, calls shared.auth.service / shared.auth.users and
-returns JSON; routing and the error -> HTTP mapping are shared.http's.
+returns JSON; routing and the error -> HTTP mapping are shared.web.http's.
 """
 
 import functions_framework
 
-from shared.http import Router
+from shared.web.http import Router
 
 router = Router("auth", health_path="/api/auth/health")
 
@@ -18,19 +18,19 @@ def _deps():
 
 
 def _body(request):
-    from shared.http import read_json
+    from shared.web.http import read_json
 
     return read_json(request, max_bytes=64 * 1024)
 
 
 def _ip(request):
-    from shared.authz import client_ip
+    from shared.web.authz import client_ip
 
     return client_ip(request)
 
 
 def _admin(request):
-    from shared.authz import authenticate
+    from shared.web.authz import authenticate
 
     return authenticate(request, _deps(), role="admin")
 
@@ -67,7 +67,7 @@ def logout(request):
 @router.route("/api/auth/me", methods=["GET"])
 def me(request):
     from shared.auth import service
-    from shared.authz import authenticate
+    from shared.web.authz import authenticate
 
     deps = _deps()
     return service.me(deps, authenticate(request, deps))

@@ -1,10 +1,10 @@
 """The metrics function: KPIs, series, breakdowns, anomalies and insights over HTTP,
 and the task target that recomputes a dataset's snapshot. Routing and errors go
-through shared.http; the use cases live in shared.metrics.service."""
+through shared.web.http; the use cases live in shared.metrics.service."""
 
 import functions_framework
 
-from shared.http import Router
+from shared.web.http import Router
 
 router = Router("metrics", health_path="/api/metrics/health")
 
@@ -13,10 +13,10 @@ router = Router("metrics", health_path="/api/metrics/health")
 def get_metrics(request):
     from flask import Response
 
-    from shared.authz import authenticate
     from shared.bootstrap import get_deps
     from shared.metrics import service
     from shared.metrics.view import parse_request
+    from shared.web.authz import authenticate
 
     deps = get_deps()
     principal = authenticate(request, deps, role="viewer")
@@ -27,9 +27,9 @@ def get_metrics(request):
 
 @router.route("/api/metrics/datasets", methods=["GET"])
 def list_datasets(request):
-    from shared.authz import authenticate
     from shared.bootstrap import get_deps
     from shared.metrics import service
+    from shared.web.authz import authenticate
 
     deps = get_deps()
     principal = authenticate(request, deps, role="viewer")
@@ -40,10 +40,10 @@ def list_datasets(request):
 def export(request):
     from flask import Response
 
-    from shared.authz import authenticate
     from shared.bootstrap import get_deps
     from shared.metrics import export, service
     from shared.metrics.view import parse_request
+    from shared.web.authz import authenticate
 
     deps = get_deps()
     principal = authenticate(request, deps, role="viewer")
@@ -61,7 +61,7 @@ def metrics_http(request):
 
 @functions_framework.http
 def metrics_task(request):
-    from shared.task_handler import run_task
+    from shared.web.task_handler import run_task
 
     def work(payload, info):
         from shared.bootstrap import get_deps

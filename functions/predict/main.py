@@ -2,22 +2,22 @@
 
 GET /api/predictions (viewer) answers from the precomputed forecasts, the cache or a
 fresh fit (shared.forecast.service); the forecast task precomputes the defaults of
-a dataset version. Routing and errors go through shared.http.
+a dataset version. Routing and errors go through shared.web.http.
 """
 
 import functions_framework
 
-from shared.http import Router
+from shared.web.http import Router
 
 router = Router("predict", health_path="/api/predictions/health")
 
 
 @router.route("/api/predictions", methods=["GET"])
 def get_predictions(request):
-    from shared.authz import authenticate
     from shared.bootstrap import get_deps
     from shared.forecast import request as forecast_request
     from shared.forecast import service
+    from shared.web.authz import authenticate
 
     deps = get_deps()
     principal = authenticate(request, deps, role="viewer")
@@ -41,6 +41,6 @@ def _refit(payload, info):
 
 @functions_framework.http
 def forecast_task(request):
-    from shared.task_handler import run_task
+    from shared.web.task_handler import run_task
 
     return run_task("forecast-task", request, _refit)

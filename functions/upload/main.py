@@ -1,14 +1,14 @@
 """The upload function: signed upload URLs and the tenant's uploads (HTTP), and the
-ingest of finalized objects (CloudEvent). Routing and errors go through shared.http;
-the work is in shared.uploads and shared.ingest."""
+ingest of finalized objects (CloudEvent). Routing and errors go through shared.web.http;
+the work is in shared.uploads.service and shared.ingest."""
 
-from shared.arrow_memory import prefer_jemalloc
+from shared.uploads.arrow_memory import prefer_jemalloc
 
 prefer_jemalloc()  # before anything imports Arrow
 
 import functions_framework  # noqa: E402
 
-from shared.http import Router, read_json  # noqa: E402
+from shared.web.http import Router, read_json  # noqa: E402
 
 router = Router("upload", health_path="/api/uploads/health")
 
@@ -20,14 +20,14 @@ def _deps():
 
 
 def _principal(request, role: str):
-    from shared.authz import authenticate
+    from shared.web.authz import authenticate
 
     return authenticate(request, role=role)
 
 
 @router.route("/api/uploads", methods=["POST"])
 def create(request):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     principal = _principal(request, "analyst")
     return uploads.create_upload(_deps(), principal, read_json(request)), 201
@@ -35,7 +35,7 @@ def create(request):
 
 @router.route("/api/uploads", methods=["GET"])
 def list_(request):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     principal = _principal(request, "viewer")
     return uploads.list_uploads(_deps(), principal, page_size=request.args.get("page_size"),
@@ -44,14 +44,14 @@ def list_(request):
 
 @router.route("/api/uploads/<rid:upload_id>", methods=["GET"])
 def get(request, upload_id):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     return uploads.get_upload(_deps(), _principal(request, "viewer"), upload_id)
 
 
 @router.route("/api/uploads/<rid:upload_id>", methods=["DELETE"])
 def delete(request, upload_id):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     return uploads.delete_upload(_deps(), _principal(request, "analyst"), upload_id)
 
@@ -60,7 +60,7 @@ def delete(request, upload_id):
 def rejected(request, upload_id):
     from flask import Response
 
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     body = uploads.rejected_csv(_deps(), _principal(request, "viewer"), upload_id)
     return Response(body, mimetype="text/csv", headers={
@@ -80,7 +80,8 @@ def ingest_finalized(cloud_event):
     delivered again."""
     import logging
 
-    from shared import errors, uploads
+    from shared import errors
+    from shared.uploads import service as uploads
 
     data = cloud_event.data or {}
     if not isinstance(data, dict) or not all(k in data for k in ("bucket", "name",

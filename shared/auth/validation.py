@@ -9,7 +9,7 @@ import unicodedata
 from typing import Any
 
 from shared import errors
-from shared.authz import ROLES
+from shared.web.authz import ROLES
 
 # Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is
 # proven by the user receiving mail, not by a regular expression.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import query_params as qp
+from shared.web import query_params as qp
 
 MEASURES = ("revenue", "orders", "units", "customers")
 GRAINS = ("day", "week", "month")

@@ -1,5 +1,5 @@
 """CSV ingestion: sniffing, whole-column type settling, mapping to the canonical roles,
-row validation and staging to Parquet. Pure: no ports; see shared.uploads for the
+row validation and staging to Parquet. Pure: no ports; see shared.uploads.service for the
 use case that reads the object and loads the warehouse."""
 
 from shared.ingest.pipeline import STAGING_SCHEMA, IngestOptions, Staged, stage

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import errors
-from shared import query_params as qp
+from shared.web import query_params as qp
 
 GRAINS = ("day", "week", "month")
 DEFAULT_TOP = 10

@@ -3,7 +3,7 @@ shared.metrics, the full view computation and the forecast history, run over the
 canonical rows (the Superstore orders plus a few edge lines) loaded into both
 warehouses through the Warehouse port, compared number by number (and type by type).
 
-The BigQuery semantics the SQL relies on, and DuckDB (through shared.sql) must match:
+The BigQuery semantics the SQL relies on, and DuckDB (through shared.adapters.local.sql) must match:
 DATE_TRUNC(d, ISOWEEK) starts weeks on Monday; `/` on INT64 yields FLOAT64; ascending
 ORDER BY puts NULLs first; COUNT(DISTINCT) is exact; SUM over NUMERIC stays NUMERIC."""
 

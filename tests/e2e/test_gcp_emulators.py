@@ -85,8 +85,8 @@ def deliver(event) -> int:
 
 
 def test_signed_upload_reaches_ingest_through_pubsub(events, gcp_deps, caplog):
-    from shared import uploads
-    from shared.authz import Principal
+    from shared.uploads import service as uploads
+    from shared.web.authz import Principal
 
     tenant = f"t_{uuid.uuid4().hex[:10]}"
     principal = Principal(user_id="u_e2e", tenant_id=tenant, role="analyst",

@@ -157,7 +157,7 @@ def csv_truth() -> dict:
 
 
 def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_client):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     truth = csv_truth()
     tenant, auth = sign_in(gcp_deps)

@@ -127,7 +127,7 @@ def test_the_task_needs_the_queue_identity(task_client, deps):
 
 def test_the_task_writes_the_snapshot_and_enqueues_the_forecast(task_client, client,
                                                                  make_user, deps, tmp_path):
-    from shared.task_handler import SECRET_HEADER
+    from shared.web.task_handler import SECRET_HEADER
 
     user, headers = make_user("viewer")
     tenant = user["tenant_id"]
@@ -143,7 +143,7 @@ def test_the_task_writes_the_snapshot_and_enqueues_the_forecast(task_client, cli
 
 
 def test_a_task_for_a_missing_dataset_fails_without_retry(task_client, deps):
-    from shared.task_handler import SECRET_HEADER
+    from shared.web.task_handler import SECRET_HEADER
 
     secret = {SECRET_HEADER: deps.secrets.get("task-secret").decode()}
     resp = task_client.post("/tasks/metrics", headers=secret,

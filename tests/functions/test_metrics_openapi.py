@@ -1,4 +1,4 @@
-"""shared/openapi/metrics.yaml describes every route of the metrics function, and a
+"""shared/web/openapi/metrics.yaml describes every route of the metrics function, and a
 real response carries every field the description says is required."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from tests.conftest import ROOT
 from tests.openapi_shape import check
 from tests.unit.test_metrics_data import load_frame
 
-SPEC = yaml.safe_load((ROOT / "shared" / "openapi" / "metrics.yaml").read_text())
-BASE = yaml.safe_load((ROOT / "shared" / "openapi" / "base.yaml").read_text())
+SPEC = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "metrics.yaml").read_text())
+BASE = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "base.yaml").read_text())
 
 
 def _router():

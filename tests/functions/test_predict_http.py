@@ -78,7 +78,7 @@ def test_filters_select_the_history(client, make_user, deps, tmp_path):
 
 
 def test_the_task_precomputes_the_defaults(client, task_client, make_user, deps, tmp_path):
-    from shared.task_handler import SECRET_HEADER
+    from shared.web.task_handler import SECRET_HEADER
 
     user, headers = make_user("viewer")
     version = sales(user["tenant_id"], deps, tmp_path)
@@ -94,7 +94,7 @@ def test_the_task_precomputes_the_defaults(client, task_client, make_user, deps,
 
 
 def test_a_stale_task_does_nothing(task_client, make_user, deps, tmp_path):
-    from shared.task_handler import SECRET_HEADER
+    from shared.web.task_handler import SECRET_HEADER
 
     user, _ = make_user("viewer")
     version = sales(user["tenant_id"], deps, tmp_path)
@@ -107,7 +107,7 @@ def test_a_stale_task_does_nothing(task_client, make_user, deps, tmp_path):
 
 
 def test_the_task_rejects_other_callers_and_bad_payloads(task_client, deps):
-    from shared.task_handler import SECRET_HEADER
+    from shared.web.task_handler import SECRET_HEADER
 
     resp = task_client.post("/", json={"tenant_id": "t", "dataset_id": "d", "version": 1})
     assert resp.status_code == 403

@@ -1,4 +1,4 @@
-"""shared/openapi/predict.yaml describes every route of the predict function, and a
+"""shared/web/openapi/predict.yaml describes every route of the predict function, and a
 real response carries every field, type and enum value the description states."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 from tests.functions.test_predict_http import sales
 from tests.openapi_shape import check
 
-SPEC = yaml.safe_load((ROOT / "shared" / "openapi" / "predict.yaml").read_text())
+SPEC = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "predict.yaml").read_text())
 
 
 def _router():

@@ -193,7 +193,7 @@ def test_replace_mode_swaps_the_dataset_rows(client, make_user, deps, upload_mai
 
 
 def test_foreign_objects_and_unknown_uploads_are_ignored(deps, make_user):
-    from shared import uploads
+    from shared.uploads import service as uploads
 
     principal, _ = make_user()
     bucket = deps.settings.uploads_bucket

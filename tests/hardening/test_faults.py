@@ -180,8 +180,8 @@ def _clients() -> dict[str, Any]:
 
 def _setup(world: World, seed: int, uploads: int = 4, rows: tuple[int, int] = (300, 600)):
     """A tenant with `uploads` pending uploads of generated files (the bench's mix)."""
-    from shared.authz import Principal
-    from shared.uploads import create_upload
+    from shared.uploads.service import create_upload
+    from shared.web.authz import Principal
 
     rnd = random.Random(seed)
     specs = _bench().plan_files(rnd, uploads, rows) if uploads >= 3 else \
@@ -311,9 +311,9 @@ def test_ingest_marks_uploaded_first_and_a_failed_claim_leaves_it_there(tmp_path
     """Where nothing marks the landing (GCS), the ingest does it before it claims; a
     claim whose answer was lost is released, so the next delivery takes over at once
     instead of waiting out the lease."""
-    from shared import uploads
     from shared.adapters.local.blobs import FileBlobStore
     from shared.bootstrap import override
+    from shared.uploads import service as uploads
 
     docs = Faulty(None, ["transaction"], [1], after=True)
     world = World(tmp_path, docs=docs)
@@ -342,9 +342,9 @@ def test_ingest_marks_uploaded_first_and_a_failed_claim_leaves_it_there(tmp_path
 
 def test_a_delivery_that_meets_a_live_claim_asks_for_a_retry(tmp_path):
     """Dropping it would strand the upload if the claim's holder had died."""
-    from shared import uploads
     from shared.bootstrap import override
-    from shared.ingest import job
+    from shared.uploads import job
+    from shared.uploads import service as uploads
 
     world = World(tmp_path)
     try:
@@ -369,11 +369,11 @@ def test_a_delivery_that_meets_a_live_claim_asks_for_a_retry(tmp_path):
 def test_restart_recovery_redelivers_lost_events_and_lost_metrics_tasks(tmp_path):
     """A crash between an object's commit and its finalize event, or between a version
     bump and its metrics task: the local stack's start-up finds both and re-enqueues."""
-    from shared import uploads
     from shared.adapters.local.blobs import FileBlobStore
-    from shared.authz import Principal
     from shared.bootstrap import Deps, override
-    from shared.local_stack import recover_after_crash
+    from shared.devstack.serve import recover_after_crash
+    from shared.uploads import service as uploads
+    from shared.web.authz import Principal
 
     world = World(tmp_path)
     try:

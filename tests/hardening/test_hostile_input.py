@@ -13,7 +13,7 @@ import requests
 
 AUTH_LIMIT = 64 * 1024          # functions/auth reads at most this much JSON
 DEFAULT_LIMIT = 1024 * 1024     # Settings.max_request_bytes
-HEADER_LIMIT = 16 * 1024        # shared.http.MAX_HEADER_BYTES
+HEADER_LIMIT = 16 * 1024        # shared.web.http.MAX_HEADER_BYTES
 
 # (method, path, needs a token, role, body limit)
 JSON_ROUTES = [

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
-from shared.openapi import build_spec
+from shared.web.openapi import build_spec
 from tests.hardening.conftest import ROLES
 
 # The document /api/openapi.json serves (checked below), loaded at collection so the

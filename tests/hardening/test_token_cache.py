@@ -96,7 +96,7 @@ def test_a_disabled_user_is_refused_even_with_a_cached_token(deps, make_user):
     from werkzeug.test import EnvironBuilder
     from werkzeug.wrappers import Request
 
-    from shared.authz import authenticate
+    from shared.web.authz import authenticate
 
     principal, headers = make_user("analyst")
     request = Request(EnvironBuilder(headers=headers).get_environ())

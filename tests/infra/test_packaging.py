@@ -17,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from shared.catalog import ENTRY_POINTS
+from shared.web.catalog import ENTRY_POINTS
 from tests.infra.terraform_config import ROOT
 
 FUNCTIONS = sorted({ep.function for ep in ENTRY_POINTS})
@@ -97,7 +97,7 @@ def test_zip_entries_are_sorted_with_fixed_metadata_and_no_bytecode(built, src):
             names = [i.filename for i in infos]
             assert names == sorted(names)
             assert "main.py" in names and "requirements.txt" in names
-            assert "shared/catalog.py" in names
+            assert "shared/web/catalog.py" in names
             assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
             assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
             assert {i.external_attr >> 16 for i in infos} == {0o100644}

@@ -1,4 +1,4 @@
-"""Every entry point in shared/catalog.py is deployed by terraform/functions.tf with the
+"""Every entry point in shared/web/catalog.py is deployed by terraform/functions.tf with the
 right trigger, runtime, identity, network exposure and settings."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from shared.catalog import ENTRY_POINTS, EntryPoint
 from shared.settings import Settings
+from shared.web.catalog import ENTRY_POINTS, EntryPoint
 from tests.infra.terraform_config import (
     MODULE,
     load,

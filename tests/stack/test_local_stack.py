@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from shared.catalog import ENTRY_POINTS
+from shared.web.catalog import ENTRY_POINTS
 
 
 def test_every_http_function_answers_health_through_serve(running_stack):

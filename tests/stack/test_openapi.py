@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from shared.catalog import ENTRY_POINTS
-from shared.local_stack import function_source
-from shared.openapi import build_spec
+from shared.devstack.serve import function_source
+from shared.web.catalog import ENTRY_POINTS
+from shared.web.openapi import build_spec
 
 HTTP_FUNCTIONS = sorted({ep.function for ep in ENTRY_POINTS if ep.kind == "http"})
 

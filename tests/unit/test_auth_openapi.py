@@ -1,4 +1,4 @@
-"""shared/openapi/auth.yaml describes every route of the auth function, and every
+"""shared/web/openapi/auth.yaml describes every route of the auth function, and every
 reference in it resolves once merged with base.yaml."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name: str) -> dict:
-    return yaml.safe_load((ROOT / "shared" / "openapi" / name).read_text())
+    return yaml.safe_load((ROOT / "shared" / "web" / "openapi" / name).read_text())
 
 
 def _router():

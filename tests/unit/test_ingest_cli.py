@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argparse import Namespace
 
-from shared.cli_upload import upload_command
+from shared.devstack.upload import upload_command
 
 
 def _args(**kw):

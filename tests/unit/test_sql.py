@@ -9,7 +9,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from shared import sql as bqsql
+from shared.adapters.local import sql as bqsql
 
 SUNDAY = date(2024, 3, 3)
 WEDNESDAY = date(2024, 3, 6)

@@ -1,6 +1,6 @@
 """Warehouse on one DuckDB file: the local stand-in for BigQuery.
 
-Queries are written in BigQuery Standard SQL and transpiled by `shared.sql` (cached);
+Queries are written in BigQuery Standard SQL and transpiled by `shared.adapters.local.sql` (cached);
 `{table}` tokens are resolved to the view `table__all` of this file, `@name`
 parameters become DuckDB `$name` parameters, and values never enter the SQL text.
 
@@ -50,9 +50,9 @@ from shared.adapters.local.duckdb_segments import (
     view_name,
 )
 from shared.adapters.local.duckdb_segments import quote as _quote
+from shared.adapters.local.sql import duckdb_params, substitute_tables, transpile
 from shared.ports import LoadResult, Warehouse
 from shared.schema import duckdb_ddl
-from shared.sql import duckdb_params, substitute_tables, transpile
 
 log = logging.getLogger(__name__)
 

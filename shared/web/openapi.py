@@ -1,5 +1,5 @@
 """/api/openapi.json: the base document plus one fragment per function
-(shared/openapi/<function>.yaml), merged. A test checks every routed path is here."""
+(shared/web/openapi/<function>.yaml), merged. A test checks every routed path is here."""
 
 from __future__ import annotations
 

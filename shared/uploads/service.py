@@ -1,6 +1,6 @@
 """The upload service: signed upload URLs, the tenant's uploads (list, get, delete,
 rejected rows), datasets created on first use. The ingest of a finalized object is
-`shared.ingest.job.ingest_object`, re-exported here.
+`shared.uploads.job.ingest_object`, re-exported here.
 
 Every call is scoped to the caller's tenant; object names are chosen here, never by
 the client: `uploads/<tenant>/<upload_id>.csv`.
@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import errors
-from shared.authz import Principal
-from shared.ingest.job import (
+from shared.ingest.mapping import MAPPABLE
+from shared.ingest.rejects import LEAD_COLUMNS
+from shared.uploads.job import (
     enqueue_metrics,
     ingest_object,
     object_name,
     rejected_name,
 )
-from shared.ingest.mapping import MAPPABLE
-from shared.ingest.rejects import LEAD_COLUMNS
+from shared.web.authz import Principal
 
 __all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
            "list_uploads", "rejected_csv"]

@@ -12,7 +12,7 @@ log = logging.getLogger("tidemark.demo")
 def seed_demo_in_background(stack) -> threading.Thread:
     def run() -> None:
         try:
-            from shared.demo_seed import seed_demo
+            from shared.devstack.demo_seed import seed_demo
 
             seed_demo(stack)
         except Exception:

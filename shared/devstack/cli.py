@@ -21,7 +21,7 @@ def _settings(args: argparse.Namespace):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from shared.local_stack import LocalStack
+    from shared.devstack.serve import LocalStack
     from shared.log import configure
 
     settings = _settings(args)
@@ -33,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     stack = LocalStack(settings)
     stack.start_worker()
     if not args.no_demo:
-        from shared.demo import seed_demo_in_background
+        from shared.devstack.demo import seed_demo_in_background
 
         seed_demo_in_background(stack)
     print(f"Tidemark is running at {settings.base_url}/  (data in {settings.data_dir})",
@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from shared.cli_upload import upload_command
+    from shared.devstack.upload import upload_command
 
     return upload_command(args)
 
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shared.arrow_memory import prefer_jemalloc
+    from shared.uploads.arrow_memory import prefer_jemalloc
 
     prefer_jemalloc()  # before anything imports Arrow
     args = build_parser().parse_args(argv)

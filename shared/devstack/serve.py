@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
-from shared.catalog import ENTRY_POINTS, EntryPoint
+from shared.web.catalog import ENTRY_POINTS, EntryPoint
 
 log = logging.getLogger("tidemark.local")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -76,8 +76,8 @@ def create_app(deps) -> Callable:
     """The whole local stack as one WSGI app (the caller installs `deps` globally)."""
     from flask import Flask, Response, request
 
-    from shared.http import handle, json_response
-    from shared.openapi import build_spec
+    from shared.web.http import handle, json_response
+    from shared.web.openapi import build_spec
 
     function_apps = build_function_apps()
     root = Flask("tidemark-local", static_folder=None)
@@ -166,7 +166,7 @@ def recover_after_crash(deps) -> dict[str, int]:
     import shutil
 
     from shared.adapters.local.blobs import finalize_event
-    from shared.ingest.job import enqueue_metrics, parse_object_name, release_claims
+    from shared.uploads.job import enqueue_metrics, parse_object_name, release_claims
 
     settings, docs = deps.settings, deps.docs
     staging = Path(settings.data_dir) / "staging"
