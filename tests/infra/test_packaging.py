@@ -97,11 +97,45 @@ def test_zip_entries_are_sorted_with_fixed_metadata_and_no_bytecode(built, src):
             names = [i.filename for i in infos]
             assert names == sorted(names)
             assert "main.py" in names and "requirements.txt" in names
-            assert "shared/web/catalog.py" in names
+            assert "shared/web/http.py" in names
             assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
             assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
             assert {i.external_attr >> 16 for i in infos} == {0o100644}
             assert zf.read("main.py") == (src / "functions" / name / "main.py").read_bytes()
+
+
+def test_packages_carry_no_devstack_and_no_local_adapters(built):
+    for name in FUNCTIONS:
+        with zipfile.ZipFile(built / f"{name}.zip") as zf:
+            names = zf.namelist()
+        assert not [n for n in names if n.startswith(("shared/devstack/",
+                                                      "shared/adapters/local/"))], name
+        assert "shared/bootstrap.py" in names and "shared/adapters/gcp/gcs.py" in names
+
+
+def test_a_package_carries_only_the_shared_modules_its_function_imports(built):
+    with zipfile.ZipFile(built / "auth.zip") as zf:
+        auth = set(zf.namelist())
+    with zipfile.ZipFile(built / "predict.zip") as zf:
+        predict = set(zf.namelist())
+    assert "shared/auth/passwords.py" in auth and "shared/auth/common_passwords.txt" in auth
+    assert not [n for n in auth if n.startswith(("shared/forecast/", "shared/metrics/",
+                                                 "shared/ingest/", "shared/uploads/"))]
+    assert "shared/forecast/service.py" in predict
+    assert "shared/auth/passwords.py" not in predict
+
+
+def test_lazy_imports_are_followed_and_devstack_imports_refused(tmp_path):
+    root = _snapshot(tmp_path / "repo")
+    main = root / "functions" / "auth" / "main.py"
+    main.write_text(main.read_text() + "\n\ndef _later():\n    from shared.forecast import "
+                    "engine\n    return engine\n")
+    files = PKG.source_files("auth", root)
+    assert "shared/forecast/engine.py" in files and "shared/forecast/__init__.py" in files
+    main.write_text(main.read_text() + "\n\ndef _dev():\n    from shared.devstack import "
+                    "cli\n    return cli\n")
+    with pytest.raises(PKG.PackagingError, match="never deployed"):
+        PKG.source_files("auth", root)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
