@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
-from shared.ingest.pipeline import IngestOptions, Staged, stage
+from shared.ingest.options import IngestOptions
+from shared.ingest.pipeline import Staged, stage
 from shared.ingest.report import IngestFailed
 from shared.ports import TaskRef
 
