@@ -190,7 +190,7 @@ def fail(deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, 
     """processing -> failed, for good: the user sees `error` (code, message, details)
     and may delete the upload or send the file again. A claim that is no longer this
     run's (a later delivery took over) or a load that already committed is left as
-    it is."""
+    it is: the outcome says `ignored` then."""
     now = datetime.now(UTC)
 
     def tx_fn(tx) -> bool:
@@ -206,9 +206,10 @@ def fail(deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, 
                                         "updated_at": now})
         return True
 
-    if deps.docs.transaction(tx_fn):
-        log.info("upload failed: %s", error["code"],
-                 extra={"upload_id": run.upload_id, "code": error["code"]})
+    if not deps.docs.transaction(tx_fn):
+        return {"status": "ignored", "reason": "not_held", "upload_id": run.upload_id}
+    log.info("upload failed: %s", error["code"],
+             extra={"upload_id": run.upload_id, "code": error["code"]})
     return {"status": "failed", "upload_id": run.upload_id, "error": error}
 
 
@@ -253,8 +254,3 @@ def follow_up(deps, run: IngestRun) -> dict[str, Any]:
                                            "updated_at": datetime.now(UTC)})
     return {"status": "loaded", "upload_id": run.upload_id, "dataset_version": version}
 
-
-def committed(deps, run: IngestRun) -> bool:
-    """Whether this generation's load has committed (only the follow-up may remain)."""
-    event = deps.docs.get(EVENTS, run.key)
-    return event is not None and event.data.get("status") in ("committed", "done")

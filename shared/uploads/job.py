@@ -76,12 +76,21 @@ def ingest_object(deps, bucket: str, name: str, generation: str | int,
                 return result
         return claims.follow_up(deps, run)
     except errors.AppError as exc:
-        if exc.retryable or claims.committed(deps, run):
+        if exc.retryable:
             claims.release(deps, run.key, run.claim)
             raise
         # Not retryable: the platform will not deliver the event again, so nothing
-        # else would ever move the upload on from `processing`.
-        return claims.fail(deps, run, _reason(exc))
+        # else would ever move the upload on from `processing`. Record the failure;
+        # if even that cannot be written, ask for a retry, which records it then.
+        try:
+            outcome = claims.fail(deps, run, _reason(exc))
+        except BaseException:
+            claims.release(deps, run.key, run.claim)
+            raise
+        if outcome["status"] != "failed":  # loaded already, or no longer this claim's
+            claims.release(deps, run.key, run.claim)
+            raise
+        return outcome
     except BaseException:
         claims.release(deps, run.key, run.claim)
         raise
