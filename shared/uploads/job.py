@@ -79,9 +79,11 @@ def ingest_object(deps, bucket: str, name: str, generation: str | int,
         if exc.retryable:
             claims.release(deps, run.key, run.claim)
             raise
-        # Not retryable: the platform will not deliver the event again, so nothing
-        # else would ever move the upload on from `processing`. Record the failure;
-        # if even that cannot be written, ask for a retry, which records it then.
+        # Not retryable: the entry point then completes successfully, and an event
+        # whose function completed is not delivered again
+        # (https://cloud.google.com/functions/docs/writing/retries), so nothing else
+        # would ever move the upload on from `processing`. Record the failure; if even
+        # that cannot be written, ask for a retry, which records it then.
         try:
             outcome = claims.fail(deps, run, _reason(exc))
         except BaseException:

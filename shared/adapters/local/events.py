@@ -1,11 +1,13 @@
 """Local delivery of Cloud Storage finalize events: the stand-in for Eventarc.
 
-On Google Cloud, Eventarc delivers `google.cloud.storage.object.v1.finalized` to the
-upload function and retries it until the function answers (at least once). Here the
-event goes through the durable task queue instead, named per object generation, so it
-is delivered once per generation and retried like the cloud would; a second finalize
-of the same generation (a restart that re-emits it) enqueues nothing.
-https://cloud.google.com/eventarc/docs/cloudstorage
+On Google Cloud, Eventarc delivers `google.cloud.storage.object.v1.finalized` once a
+new generation of an object exists
+(https://cloud.google.com/functions/docs/calling/storage), at least once, and with
+retries on, again until the function completes successfully
+(https://cloud.google.com/functions/docs/writing/retries). Here the event goes through
+the durable task queue instead, named per object generation, so it is delivered once
+per generation and retried like the cloud would; a second finalize of the same
+generation (a restart that re-emits it) enqueues nothing.
 """
 
 from __future__ import annotations
