@@ -20,7 +20,6 @@ if TYPE_CHECKING:
         DocumentStore,
         SecretStore,
         TaskQueue,
-        TaskRef,
         Warehouse,
     )
 
@@ -45,11 +44,12 @@ class Deps:
         with self._lock:
             if self.local:
                 from shared.adapters.local.blobs import FileBlobStore
+                from shared.adapters.local.events import delivery_for
 
                 return FileBlobStore(self.settings.data_dir / "blobs",
                                      base_url=self.settings.base_url,
                                      signing_key=self.secrets.get("blob-signing-key"),
-                                     on_finalized=self._deliver_finalized)
+                                     on_finalized=delivery_for(self))
             from shared.adapters.gcp.gcs import GcsBlobStore
 
             return GcsBlobStore(project=self.settings.gcp_project or None,
@@ -117,30 +117,13 @@ class Deps:
             return SecretManagerStore(project=self.settings.gcp_project,
                                       prefix=self.settings.secret_prefix)
 
-    def _deliver_finalized(self, event: dict[str, Any]) -> TaskRef:
-        """Local stand-in for Eventarc: the finalize CloudEvent goes through the durable
-        task queue, named per object generation, so it is delivered once per generation
-        and retried like the cloud would."""
-        import hashlib
-
-        data = event["data"]
-        key = f'{data["bucket"]}/{data["name"]}#{data["generation"]}'
-        name = "finalize-" + hashlib.sha256(key.encode()).hexdigest()[:32]
-        ref = self.tasks.enqueue("ingest", event, name=name)
-        # The file is in: show it as received even while the queue is busy. Best
-        # effort; the ingest marks it too.
-        import logging
-
-        from shared import errors
-        from shared.uploads.job import mark_uploaded
-
-        try:
-            mark_uploaded(self, data["bucket"], data["name"], data["generation"],
-                          int(data.get("size") or 0) or None)
-        except errors.AppError as exc:
-            logging.getLogger("tidemark.ingest").warning(
-                "could not mark the upload received: %s", exc.message)
-        return ref
+    def close(self) -> None:
+        """Release the embedded stores' files, of the adapters this Deps holds (built or
+        passed in); the cloud clients hold nothing that needs it."""
+        for name in ("warehouse", "docs"):
+            store = self.__dict__.get(name)  # a cached_property not yet built is absent
+            if store is not None and hasattr(store, "close"):
+                store.close()
 
 
 _deps: Deps | None = None

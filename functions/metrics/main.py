@@ -66,9 +66,10 @@ def metrics_task(request):
     def work(payload, info):
         from shared.bootstrap import get_deps
         from shared.metrics import service
-        from shared.metrics.view import parse_task_payload
+        from shared.uploads.records import TaskPayload
 
-        tenant_id, dataset_id, version = parse_task_payload(payload)
-        return service.recompute_snapshot(get_deps(), tenant_id, dataset_id, version)
+        task = TaskPayload.parse(payload)
+        return service.recompute_snapshot(get_deps(), task.tenant_id, task.dataset_id,
+                                          task.version)
 
     return run_task("metrics-task", request, work)

@@ -33,10 +33,10 @@ def predict_http(request):
 def _refit(payload, info):
     from shared.bootstrap import get_deps
     from shared.forecast import service
-    from shared.metrics.view import parse_task_payload  # the same payload as metrics tasks
+    from shared.uploads.records import TaskPayload  # the same payload as metrics tasks
 
-    tenant_id, dataset_id, version = parse_task_payload(payload)
-    return service.precompute(get_deps(), tenant_id, dataset_id, version)
+    task = TaskPayload.parse(payload)
+    return service.precompute(get_deps(), task.tenant_id, task.dataset_id, task.version)
 
 
 @functions_framework.http

@@ -166,7 +166,9 @@ def recover_after_crash(deps) -> dict[str, int]:
     import shutil
 
     from shared.adapters.local.blobs import finalize_event
-    from shared.uploads.job import enqueue_metrics, parse_object_name, release_claims
+    from shared.adapters.local.events import delivery_for
+    from shared.uploads.claims import enqueue_metrics, release_claims
+    from shared.uploads.records import datasets_path, parse_object_name, uploads_path
 
     settings, docs = deps.settings, deps.docs
     staging = Path(settings.data_dir) / "staging"
@@ -174,13 +176,14 @@ def recover_after_crash(deps) -> dict[str, int]:
         shutil.rmtree(staging, ignore_errors=True)
     released = release_claims(deps)
     events = metrics = 0
+    deliver = delivery_for(deps)
     for info in deps.blobs.list(settings.uploads_bucket, "uploads/"):
         parsed = parse_object_name(info.bucket, info.name, settings)
-        doc = docs.get(f"tenants/{parsed[0]}/uploads", parsed[1]) if parsed else None
+        doc = docs.get(uploads_path(parsed[0]), parsed[1]) if parsed else None
         if doc is not None and doc.data.get("status") in ("pending", "uploaded"):
-            events += deps._deliver_finalized(finalize_event(info)).created
+            events += deliver(finalize_event(info)).created
     for tenant in docs.query("tenants"):
-        for ds in docs.query(f"tenants/{tenant.id}/datasets"):
+        for ds in docs.query(datasets_path(tenant.id)):
             version = int(ds.data.get("version") or 0)
             snap = docs.get(f"tenants/{tenant.id}/snapshots", ds.id) if version else None
             if version and (snap is None or snap.data.get("version") != version):
@@ -268,8 +271,4 @@ class LocalStack:
         if self.server:
             self.server.close()
             self.server = None
-        # Release the embedded stores' files (only those this process opened).
-        for name in ("warehouse", "docs"):
-            store = self.deps.__dict__.get(name)
-            if store is not None and hasattr(store, "close"):
-                store.close()
+        self.deps.close()  # the embedded stores' files

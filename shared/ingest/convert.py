@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 from shared.ingest import fastpath
 from shared.ingest import values as V
 from shared.ingest.mapping import ColumnMapping
+from shared.ingest.options import STAGING_SCHEMA, IngestOptions
 from shared.ingest.settle import ColumnType
 
 if TYPE_CHECKING:
-    from shared.ingest.pipeline import IngestOptions
     from shared.ingest.rejects import RejectWriter
     from shared.ingest.report import Report
 
@@ -76,8 +76,6 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     """The good rows of the batch as a table in the staging schema; bad rows go to the
     report and the rejects file. `base` is the number of data rows before the batch;
     `trimmed`: trimmed_columns(batch), when the caller has it already."""
-    from shared.ingest.pipeline import STAGING_SCHEMA
-
     n = batch.num_rows
     index = {h: i for i, h in enumerate(headers)}
     roles = mapping.roles

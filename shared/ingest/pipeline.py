@@ -15,7 +15,7 @@ staged Parquet file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -26,16 +26,11 @@ from shared.ingest import passes
 from shared.ingest import values as V
 from shared.ingest.convert import convert_batch
 from shared.ingest.mapping import ColumnMapping, date_like, infer, require_usable
+from shared.ingest.options import STAGING_SCHEMA, IngestOptions
 from shared.ingest.report import IngestFailed, Report
 from shared.ingest.settle import LOOSE_SHARE, ColumnProfile, ColumnType, decimal_hint
 from shared.ingest.sniff import SAMPLE_BYTES, Sniffed, sniff
-from shared.schema import BUSINESS_DATA
 
-_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "FLOAT64": pa.float64(),
-          "NUMERIC": V.AMOUNT_TYPE, "TIMESTAMP": V.TS_TYPE, "DATE": pa.date32(),
-          "JSON": pa.string(), "BOOL": pa.bool_()}
-STAGING_SCHEMA = pa.schema([pa.field(c.name, _ARROW[c.bq_type], c.mode != "REQUIRED")
-                            for c in BUSINESS_DATA])
 # Dictionary pages only where values repeat. Statistics (min/max per row group) only
 # where they can skip row groups: the ids, constant per file, let a query skip other
 # uploads' segments; dates and numbers are cheap. Min/max of the free-text columns
@@ -48,23 +43,10 @@ _STATISTICS_COLUMNS = ["tenant_id", "dataset_id", "upload_id", "row_number", "oc
 
 
 @dataclass
-class IngestOptions:
-    tenant_id: str
-    dataset_id: str
-    upload_id: str
-    mapping: dict[str, str | None] | None = None
-    date_order: str | None = None          # DMY | MDY, settles an ambiguous date column
-    decimal_separator: str | None = None   # "." | ",", overrides detection for measures
-    max_reject_share: float = 0.20
-
-
-@dataclass
 class Staged:
     report: Report
     parquet_path: Path
     rejected_path: Path | None
-    rows_loaded: int
-    columns: dict[str, ColumnType] = field(default_factory=dict)
 
 
 def _arrow_failure(exc: Exception) -> IngestFailed:
@@ -125,72 +107,128 @@ def _plan(profiles: list[ColumnProfile], sn: Sniffed, opts: IngestOptions,
     return Plan(types, mapping, extra)
 
 
-def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path, *,
-          size: int | None = None, progress: Callable[[float], None] | None = None,
-          name: str | None = None) -> Staged:
-    """Read the CSV behind open_stream (called once per pass) into a Parquet file in
-    workdir. Raises IngestFailed (with `.report`) when the file fails as a whole."""
-    report = Report()
-    workdir.mkdir(parents=True, exist_ok=True)
-    name = name or opts.upload_id
-    output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
-                           STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
-    done, reads = [0], [1]
-    loaded_at = pa.scalar(datetime.now(UTC), V.TS_TYPE)
+@dataclass
+class _Progress:
+    """How far the reads have got, as a share of the bytes still to read.
 
-    def tick(n: int) -> None:
-        # Called on pyarrow's reader threads: only count. Progress is reported from
-        # this thread, once per batch, so the callback (a document write) never runs
-        # on a thread the caller does not own.
-        done[0] += n
+    The readers count bytes on pyarrow's threads (`tick` only adds); the share is
+    reported from the caller's thread, once per batch, so the callback (a document
+    write) never runs on a thread the caller does not own. A file that needs a second
+    read is read twice, so the share is taken over twice its size from then on.
+    """
 
-    def report_progress() -> None:
-        if progress and size:
-            progress(min(0.99, done[0] / (reads[0] * size)))
+    size: int | None
+    callback: Callable[[float], None] | None
+    done: int = 0
+    reads: int = 1
 
-    def restart() -> None:
-        done[0] = 0
+    def tick(self, n: int) -> None:
+        self.done += n
 
-    def converter(plan: Plan):
+    def restart(self) -> None:
+        """The read starts over (a different encoding): what was counted is void."""
+        self.done = 0
+
+    def second_read(self) -> None:
+        self.reads = 2
+
+    def report(self) -> None:
+        if self.callback and self.size:
+            self.callback(min(0.99, self.done / (self.reads * self.size)))
+
+    def finish(self) -> None:
+        if self.callback:
+            self.callback(1.0)
+
+
+@dataclass
+class _Job:
+    """One staging: what is read, how, where it goes, and how far it has got."""
+
+    open_stream: Callable[[], BinaryIO]
+    opts: IngestOptions
+    output: passes.Output
+    progress: _Progress
+    report: Report
+    sn: Sniffed | None = None
+    loaded_at: pa.Scalar | None = None
+
+    def converter(self, plan: Plan) -> passes.Convert:
+        sn, opts, loaded_at = self.sn, self.opts, self.loaded_at
+
         def convert(batch, base, into: Report, rejects, trimmed) -> pa.Table:
             return convert_batch(batch, sn.headers, plan.types, plan.mapping, plan.extra,
                                  opts, base, loaded_at, into, rejects, trimmed)
         return convert
 
-    def speculate(profiles: list[ColumnProfile]):
-        plan = _plan(profiles, sn, opts)
-        return plan.signature(), converter(plan)
+    def speculate(self, profiles: list[ColumnProfile]):
+        plan = _plan(profiles, self.sn, self.opts)
+        return plan.signature(), self.converter(plan)
+
+
+def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path, *,
+          size: int | None = None, progress: Callable[[float], None] | None = None,
+          name: str | None = None) -> Staged:
+    """Read the CSV behind open_stream (called once per pass) into a Parquet file in
+    workdir. Raises IngestFailed (with `.report`) when the file fails as a whole."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    name = name or opts.upload_id
+    output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
+                           STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
+    job = _Job(open_stream, opts, output, _Progress(size, progress), Report(),
+               loaded_at=pa.scalar(datetime.now(UTC), V.TS_TYPE))
+    profiled = _profile(job)
+    plan = _settle(job, profiled)
+    rows_read = profiled.rows + profiled.invalid
+    limit = opts.max_reject_share * rows_read
+    _merge(job.report, _convert(job, profiled, plan, limit))
+    _check_rejects(job, rows_read, limit)
+    pa.default_memory_pool().release_unused()
+    job.progress.finish()
+    report = job.report
+    return Staged(report=report, parquet_path=output.parquet_path,
+                  rejected_path=output.rejected_path if report.rows_rejected else None)
+
+
+def _profile(job: _Job) -> passes.Profiled:
+    """Sniff the head, then the profiling pass (converting speculatively on the way)."""
+    report = job.report
 
     def first_pass() -> passes.Profiled:
-        return passes.profile(open_stream, sn, tick, restart, report_progress, output,
-                              speculate, opts.max_reject_share)
+        p = job.progress
+        return passes.profile(job.open_stream, job.sn, p.tick, p.restart, p.report,
+                              job.output, job.speculate, job.opts.max_reject_share)
 
     try:
-        sn = _sniff(open_stream)
+        job.sn = sn = _sniff(job.open_stream)
         report.encoding, report.delimiter = sn.encoding, sn.delimiter
         for w in sn.warnings:
             report.warn(w)
         try:
-            profiled = first_pass()
+            return first_pass()
         except pa.ArrowInvalid as exc:
             if sn.needs_transcoding or "UTF8" not in str(exc):
                 raise
             # Pure ASCII at the head, Windows-1252 further down: settle on the latter.
             sn.encoding = "cp1252"
-            restart()
+            job.progress.restart()
             report.encoding = sn.encoding
             report.warn("the file is not valid UTF-8 throughout; read as Windows-1252")
-            profiled = first_pass()
+            return first_pass()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError, LookupError) as exc:
         raise _with_report(_arrow_failure(exc), report) from None
     except IngestFailed as exc:
         raise _with_report(exc, report) from None
-    spec = profiled.speculation
+
+
+def _settle(job: _Job, profiled: passes.Profiled) -> Plan:
+    """The final plan, settled over the whole file, recorded in the report."""
+    sn, report, spec = job.sn, job.report, profiled.speculation
     try:
         if profiled.rows + profiled.invalid == 0:
             raise IngestFailed("the file has a header but no data rows", code="no_data_rows",
                                details={"columns_seen": sn.headers})
-        plan = _plan(profiled.profiles, sn, opts, report)
+        plan = _plan(profiled.profiles, sn, job.opts, report)
     except IngestFailed as exc:
         if spec is not None:
             spec.abandon()
@@ -201,38 +239,41 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
         if t.kind == "date" and t.ambiguous and h not in plan.mapping.mapped_columns:
             report.warn(f"column {h!r} holds dates whose day/month order is ambiguous; "
                         "kept as text")
-    rows_read = profiled.rows + profiled.invalid
-    limit = opts.max_reject_share * rows_read
+    return plan
+
+
+def _convert(job: _Job, profiled: passes.Profiled, plan: Plan, limit: float) -> Report:
+    """The converted rows: the speculative output when the provisional plan held,
+    else a second read with the final plan."""
+    spec = profiled.speculation
     if spec is not None and profiled.signature == plan.signature() \
             and spec.report.rows_rejected <= limit:
-        converted = spec.report  # the provisional plan held: one read was enough
-    else:
-        if spec is not None:
-            spec.abandon()
-        reads[0] = 2
-        try:
-            converted = passes.convert_pass(open_stream, sn, tick, profiled.block_size,
-                                            output, converter(plan), limit, report_progress)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
-            output.discard()
-            raise _with_report(_arrow_failure(exc), report) from None
-    _merge(report, converted)
+        return spec.report  # the provisional plan held: one read was enough
+    if spec is not None:
+        spec.abandon()
+    job.progress.second_read()
+    try:
+        return passes.convert_pass(job.open_stream, job.sn, job.progress.tick,
+                                   profiled.block_size, job.output, job.converter(plan),
+                                   limit, job.progress.report)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
+        job.output.discard()
+        raise _with_report(_arrow_failure(exc), job.report) from None
+
+
+def _check_rejects(job: _Job, rows_read: int, limit: float) -> None:
+    """Fail the file when too many rows were bad; drop an empty rejected-rows file."""
+    report, output, share = job.report, job.output, job.opts.max_reject_share
     if report.rows_rejected > limit:
         output.parquet_path.unlink(missing_ok=True)
         raise _with_report(IngestFailed(
-            f"too many bad rows: more than {opts.max_reject_share:.0%} of the rows were "
+            f"too many bad rows: more than {share:.0%} of the rows were "
             "rejected, so nothing was loaded", code="too_many_rejects",
             details={"rows_read": rows_read, "rows_rejected": report.rows_rejected,
-                     "max_reject_share": opts.max_reject_share,
+                     "max_reject_share": share,
                      "rejected_by_reason": dict(report.rejected_by_reason)}), report)
     if not report.rows_rejected:
         output.rejected_path.unlink(missing_ok=True)  # the header alone: nothing to keep
-    pa.default_memory_pool().release_unused()
-    if progress:
-        progress(1.0)
-    return Staged(report=report, parquet_path=output.parquet_path,
-                  rejected_path=output.rejected_path if report.rows_rejected else None,
-                  rows_loaded=report.rows_loaded, columns=plan.types)
 
 
 def _merge(report: Report, converted: Report) -> None:
@@ -248,4 +289,4 @@ def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:
     return exc
 
 
-__all__ = ["STAGING_SCHEMA", "IngestOptions", "Staged", "stage"]
+__all__ = ["Staged", "stage"]

@@ -11,17 +11,6 @@ from shared import errors
 MAX_EXAMPLES_PER_REASON = 5
 MAX_VALUE_CHARS = 200
 
-# Why a row was quarantined. Stable codes: clients and the rejected-rows CSV use them.
-REASONS = {
-    "column_count": "the row has a different number of fields than the header",
-    "missing_date": "the date is empty",
-    "invalid_date": "the date could not be read in the column's settled format",
-    "invalid_amount": "the amount is not a number",
-    "invalid_quantity": "the quantity is not a number",
-    "invalid_unit_price": "the unit price is not a number",
-    "missing_measure": "neither an amount nor a quantity is present",
-}
-
 
 class IngestFailed(errors.InvalidInput):
     """The file as a whole cannot be loaded (no rows are loaded)."""

@@ -34,7 +34,6 @@ class Sniffed:
     delimiter: str
     skip_lines: int                # physical lines before the first data row
     headers: list[str]             # unique, non-blank display names
-    raw_headers: list[str]
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -194,4 +193,4 @@ def sniff(sample: bytes, *, at_eof: bool) -> Sniffed:
     if len(raw) < 1 or not any(h.strip() for h in raw):
         raise IngestFailed("the header row is blank", code="no_header")
     return Sniffed(encoding=encoding, delimiter=delimiter, skip_lines=skip + header_lines,
-                   headers=unique_headers(raw), raw_headers=raw, warnings=warnings)
+                   headers=unique_headers(raw), warnings=warnings)

@@ -172,20 +172,3 @@ def _top(multi: Mapping[str, Sequence[str]]) -> int | None:
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
-
-
-_TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def parse_task_payload(payload: Mapping[str, Any]) -> tuple[str, str, int]:
-    """{"tenant_id", "dataset_id", "version"} of a metrics task; InvalidInput (a
-    permanent failure: the queue does not retry it) when malformed."""
-    tenant_id, dataset_id = payload.get("tenant_id"), payload.get("dataset_id")
-    version = payload.get("version")
-    if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
-        raise qp.bad("tenant_id", "'tenant_id' is missing or malformed", "invalid_payload")
-    if not isinstance(dataset_id, str) or not qp.DATASET_ID.match(dataset_id):
-        raise qp.bad("dataset_id", "'dataset_id' is missing or malformed", "invalid_payload")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise qp.bad("version", "'version' must be a positive integer", "invalid_payload")
-    return tenant_id, dataset_id, version

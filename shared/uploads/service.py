@@ -2,15 +2,14 @@
 rejected rows), datasets created on first use. The ingest of a finalized object is
 `shared.uploads.job.ingest_object`, re-exported here.
 
-Every call is scoped to the caller's tenant; object names are chosen here, never by
-the client: `uploads/<tenant>/<upload_id>.csv`.
+Every call is scoped to the caller's tenant; object names and document paths come
+from `shared.uploads.records`, never from the client.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -19,11 +18,14 @@ from typing import Any
 from shared import errors
 from shared.ingest.mapping import MAPPABLE
 from shared.ingest.rejects import LEAD_COLUMNS
-from shared.uploads.job import (
-    enqueue_metrics,
-    ingest_object,
+from shared.uploads.claims import enqueue_metrics
+from shared.uploads.job import ingest_object
+from shared.uploads.records import (
+    UPLOAD_ID,
+    datasets_path,
     object_name,
     rejected_name,
+    uploads_path,
 )
 from shared.web.authz import Principal
 
@@ -34,15 +36,6 @@ MODES = ("append", "replace")
 CONTENT_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
                  "text/tab-separated-values", "text/x-csv", "application/octet-stream")
 MAX_PAGE = 100
-_UPLOAD_ID = re.compile(r"^up_[0-9a-f]{32}$")
-
-
-def uploads_path(tenant_id: str) -> str:
-    return f"tenants/{tenant_id}/uploads"
-
-
-def datasets_path(tenant_id: str) -> str:
-    return f"tenants/{tenant_id}/datasets"
 
 
 def dataset_id_for(name: str) -> str:
@@ -154,7 +147,7 @@ def create_upload(deps, principal: Principal, body: Mapping[str, Any]) -> dict[s
 
 def _get(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
     doc = None
-    if _UPLOAD_ID.match(upload_id or ""):
+    if UPLOAD_ID.match(upload_id or ""):
         doc = deps.docs.get(uploads_path(principal.tenant_id), upload_id)
     if doc is None:
         raise errors.NotFound(f"no upload {upload_id!r}", code="upload_not_found")

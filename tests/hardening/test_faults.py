@@ -343,7 +343,7 @@ def test_ingest_marks_uploaded_first_and_a_failed_claim_leaves_it_there(tmp_path
 def test_a_delivery_that_meets_a_live_claim_asks_for_a_retry(tmp_path):
     """Dropping it would strand the upload if the claim's holder had died."""
     from shared.bootstrap import override
-    from shared.uploads import job
+    from shared.uploads import claims
     from shared.uploads import service as uploads
 
     world = World(tmp_path)
@@ -351,14 +351,14 @@ def test_a_delivery_that_meets_a_live_claim_asks_for_a_retry(tmp_path):
         with override(world.deps):
             (up, spec), = _setup(world, seed=7, uploads=1)
             info = world.deps.blobs.put(up["bucket"], up["object_name"], spec.data)
-            key = job.event_key(info.bucket, info.name, info.generation)
-            assert job._claim(world.deps, key, info.bucket, info.name, info.generation,
-                              TENANT, up["id"], info.size, "someone-else") == "claimed"
+            other = claims.IngestRun(info.bucket, info.name, info.generation, TENANT,
+                                     up["id"], info.size, claim="someone-else")
+            assert claims.claim(world.deps, other) == "claimed"
             with pytest.raises(errors.Unavailable) as exc:
                 uploads.ingest_object(world.deps, info.bucket, info.name, info.generation)
             assert exc.value.code == "ingest_in_progress"
             # The holder died: the local stack's restart releases its claim.
-            assert job.release_claims(world.deps) == 1
+            assert claims.release_claims(world.deps) == 1
             outcome = uploads.ingest_object(world.deps, info.bucket, info.name,
                                             info.generation)
             assert outcome["status"] in ("loaded", "failed"), outcome

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from shared import errors
 from shared.metrics import queries, service
-from shared.metrics.view import parse_request, parse_task_payload
+from shared.metrics.view import parse_request
 from tests.unit.test_metrics_data import load_frame
 
 TENANT = "t_service"
@@ -80,16 +80,6 @@ def test_default_view_and_cache_keys():
     a = parse_request(MultiDict([("dataset", "d"), ("region", "W"), ("region", "E")]))
     b = parse_request(MultiDict([("dataset", "d"), ("region", "E"), ("region", "W")]))
     assert a.cache_key(3) == b.cache_key(3) != a.cache_key(4)
-
-
-@pytest.mark.parametrize("payload", [
-    {}, {"tenant_id": "t", "dataset_id": "d"}, {"tenant_id": "t", "dataset_id": "d",
-                                                 "version": "2"},
-    {"tenant_id": "t/x", "dataset_id": "d", "version": 1},
-    {"tenant_id": "t", "dataset_id": "d", "version": True}])
-def test_malformed_task_payloads_are_rejected(payload):
-    with pytest.raises(errors.InvalidInput):
-        parse_task_payload(payload)
 
 
 # ------------------------------------------------------------------ use cases
