@@ -164,3 +164,50 @@ variable "trusted_proxy_networks" {
     error_message = "Each entry must be a CIDR block, for example 151.101.0.0/16."
   }
 }
+
+variable "alert_emails" {
+  description = "Email addresses that receive the monitoring alerts (terraform/monitoring.tf; docs/operations.md, \"Monitoring and alerts\"). Empty: alerts open incidents in the console only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "Each entry must be an email address."
+  }
+}
+
+variable "uptime_check_paths" {
+  description = "Health routes checked through Hosting, one uptime check each."
+  type        = list(string)
+  default     = ["/api/auth/health", "/api/uploads/health", "/api/metrics/health", "/api/predictions/health"]
+}
+
+variable "alert_5xx_per_5m" {
+  description = "5xx answers one function may give in 5 minutes before an alert."
+  type        = number
+  default     = 5
+}
+
+variable "alert_failed_uploads_per_hour" {
+  description = "Uploads that may be marked failed in an hour before an alert (users' bad files are normal; a surge is not)."
+  type        = number
+  default     = 20
+}
+
+variable "alert_task_failed_attempts_per_10m" {
+  description = "Failed task attempts (to be retried) one queue may see in 10 minutes before an alert."
+  type        = number
+  default     = 10
+}
+
+variable "alert_task_delay_s" {
+  description = "Seconds an attempt may run after its scheduled time (p99) before an alert."
+  type        = number
+  default     = 600
+}
+
+variable "alert_task_queue_depth" {
+  description = "Tasks that may wait in one queue for 30 minutes before an alert."
+  type        = number
+  default     = 200
+}

@@ -298,7 +298,9 @@ def _fail(deps, key, tid, upload_id, exc: IngestFailed, report) -> dict[str, Any
         tx.update(EVENTS, key, {"status": "done", "outcome": "failed", "updated_at": now})
 
     deps.docs.transaction(tx_fn)
-    log.info("upload failed: %s", exc.code, extra={"upload_id": upload_id, "code": exc.code})
+    # ingest_result: the stable field the log-based metric matches (terraform/monitoring.tf)
+    log.info("upload failed: %s", exc.code, extra={"upload_id": upload_id, "code": exc.code,
+                                                   "ingest_result": "upload_failed"})
     return {"status": "failed", "upload_id": upload_id, "error": error}
 
 
