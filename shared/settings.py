@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,9 +68,13 @@ class Settings(BaseSettings):
     rate_login_ip: str = "30/300"
     rate_login_account: str = "10/900"
     rate_register_ip: str = "10/3600"
-    # How many X-Forwarded-For hops, counted from the right, were appended by proxies we
-    # trust (0: use the socket peer). Hops further left are client-supplied and ignored.
-    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # Whether requests arrive through Google's front end, which appends the address it
+    # was connected from to X-Forwarded-For (True on Google Cloud; False locally, where
+    # the socket peer is the caller). See shared/web/authz.py client_ip.
+    forwarded_by_front_end: bool = False
+    # Comma-separated CIDRs of the proxies in front of Google's front end (Firebase
+    # Hosting's CDN) whose own X-Forwarded-For entry is trusted to name the caller.
+    trusted_proxy_networks: str = ""
 
     # --- uploads / ingest --------------------------------------------------------------
     max_upload_bytes: int = 2 * 1024**3
@@ -87,6 +91,17 @@ class Settings(BaseSettings):
 
     # --- http -------------------------------------------------------------------------
     max_request_bytes: int = 1024 * 1024
+
+    @field_validator("trusted_proxy_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        """Fail at start-up on a malformed network, not on the first request."""
+        import ipaddress
+
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        return value
 
     @property
     def base_url(self) -> str:

@@ -35,9 +35,13 @@ locals {
     TIDEMARK_JWT_ISSUER         = "tidemark-${var.environment}"
     TIDEMARK_JWT_AUDIENCE       = "tidemark-api"
     TIDEMARK_MAX_REQUEST_BYTES  = "1048576"
-    # Every request reaches the code through Google's front end, so the caller's address
-    # is an X-Forwarded-For hop, not the socket peer (shared/web/authz.py).
-    TIDEMARK_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
+    # Every request reaches the code through Google's front end, which appends the
+    # address it was connected from to X-Forwarded-For: the caller on a direct run.app
+    # call, Hosting's CDN node on a Hosting rewrite. Entries appended by the CDN's
+    # networks are followed one step further left (shared/web/authz.py client_ip).
+    # https://cloud.google.com/functions/docs/reference/headers
+    TIDEMARK_FORWARDED_BY_FRONT_END = "true"
+    TIDEMARK_TRUSTED_PROXY_NETWORKS = join(",", var.trusted_proxy_networks)
     # Overridden to "true" for the auth function alone: it alone reads the private keys.
     TIDEMARK_CAN_SIGN_TOKENS = "false"
   }

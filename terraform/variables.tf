@@ -147,13 +147,67 @@ variable "key_rotation_members" {
   }
 }
 
-variable "trusted_proxy_hops" {
-  description = "X-Forwarded-For entries, counted from the right, appended by Google's front ends before a request reaches a function; the one at this position is the caller's address for rate limits (docs/operations.md, \"Client addresses\")."
-  type        = number
-  default     = 1
+variable "trusted_proxy_networks" {
+  description = "CIDRs of Firebase Hosting's CDN nodes. A request whose right-most X-Forwarded-For entry (appended by Google's front end) is in one of them came through a Hosting rewrite, and the entry the CDN appended before it names the caller (docs/auth.md, \"Client addresses\"). Default: the CDN's published ranges, https://api.fastly.com/public-ip-list."
+  type        = list(string)
+  default = [
+    "23.235.32.0/20", "43.249.72.0/22", "103.244.50.0/24", "103.245.222.0/23",
+    "103.245.224.0/24", "104.156.80.0/20", "140.248.64.0/18", "140.248.128.0/17",
+    "146.75.0.0/17", "151.101.0.0/16", "157.52.64.0/18", "167.82.0.0/17",
+    "167.82.128.0/20", "167.82.160.0/20", "167.82.224.0/20", "172.111.64.0/18",
+    "185.31.16.0/22", "199.27.72.0/21", "199.232.0.0/16", "2a04:4e40::/32",
+    "2a04:4e42::/32",
+  ]
 
   validation {
-    condition     = var.trusted_proxy_hops >= 0 && var.trusted_proxy_hops <= 5
-    error_message = "trusted_proxy_hops must be between 0 and 5."
+    condition     = alltrue([for n in var.trusted_proxy_networks : can(cidrhost(n, 0))])
+    error_message = "Each entry must be a CIDR block, for example 151.101.0.0/16."
   }
+}
+
+variable "alert_emails" {
+  description = "Email addresses that receive the monitoring alerts (terraform/monitoring.tf; docs/operations.md, \"Monitoring and alerts\"). Empty: alerts open incidents in the console only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "Each entry must be an email address."
+  }
+}
+
+variable "uptime_check_paths" {
+  description = "Health routes checked through Hosting, one uptime check each."
+  type        = list(string)
+  default     = ["/api/auth/health", "/api/uploads/health", "/api/metrics/health", "/api/predictions/health"]
+}
+
+variable "alert_5xx_per_5m" {
+  description = "5xx answers one function may give in 5 minutes before an alert."
+  type        = number
+  default     = 5
+}
+
+variable "alert_failed_uploads_per_hour" {
+  description = "Uploads that may be marked failed in an hour before an alert (users' bad files are normal; a surge is not)."
+  type        = number
+  default     = 20
+}
+
+variable "alert_task_failed_attempts_per_10m" {
+  description = "Failed task attempts (to be retried) one queue may see in 10 minutes before an alert."
+  type        = number
+  default     = 10
+}
+
+variable "alert_task_delay_s" {
+  description = "Seconds an attempt may run after its scheduled time (p99) before an alert."
+  type        = number
+  default     = 600
+}
+
+variable "alert_task_queue_depth" {
+  description = "Tasks that may wait in one queue for 30 minutes before an alert."
+  type        = number
+  default     = 200
 }

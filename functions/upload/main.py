@@ -97,7 +97,9 @@ def ingest_finalized(cloud_event):
         if exc.retryable:
             raise
         logging.getLogger("tidemark.ingest").warning(
-            "ingest failed permanently: %s", exc.message, extra={"code": exc.code})
+            "ingest failed permanently: %s", exc.message,
+            # ingest_result: the stable field the log-based metric matches (monitoring.tf)
+            extra={"code": exc.code, "ingest_result": "failed_permanently"})
         return
     logging.getLogger("tidemark.ingest").info("ingest outcome: %s", outcome.get("status"),
                                               extra={"outcome": outcome})

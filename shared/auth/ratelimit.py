@@ -45,6 +45,14 @@ def limits() -> dict[str, Limit]:
         "login-account": Limit.from_env("login-account", 10, 900),
         # Tenant sign-ups and invite acceptances from one address.
         "register-ip": Limit.from_env("register-ip", 10, 3600),
+        # Sign-ups for one email address, and acceptances of one account's invite,
+        # whichever address they come from: a botnet spreading its attempts over many
+        # addresses still meets a limit per account.
+        "register-account": Limit.from_env("register-account", 5, 3600),
+        # Token refreshes from one address, and per refresh-token family (one sign-in
+        # and its successors), so neither many addresses nor one busy edge decide alone.
+        "refresh-ip": Limit.from_env("refresh-ip", 120, 300),
+        "refresh-family": Limit.from_env("refresh-family", 30, 300),
     }
 
 

@@ -72,7 +72,9 @@ def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
             f.add("password", problem)
     f.done()
     assert email and password and tenant_name
-    ratelimit.hit(deps.docs, ratelimit.limits()["register-ip"], ip)
+    limits = ratelimit.limits()
+    ratelimit.hit(deps.docs, limits["register-ip"], ip)
+    ratelimit.hit(deps.docs, limits["register-account"], email_key(email))
 
     password_hash = passwords.hash_password(password)
     tenant_id, user_id = new_id("t_"), new_id("u_")
@@ -174,6 +176,12 @@ def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
     token = f.string("refresh_token", max_len=200)
     f.done()
     assert token is not None
+    limits = ratelimit.limits()
+    ratelimit.hit(deps.docs, limits["refresh-ip"], ip)
+    # Keyed on the family, not the token: every refresh presents a new token.
+    known = refresh.lookup(deps.docs, token)
+    ratelimit.hit(deps.docs, limits["refresh-family"],
+                  known.family_id if known else "token:" + refresh.token_hash(token))
     try:
         new_token, rec = refresh.rotate(deps.docs, token, ttl_s=deps.settings.refresh_token_ttl_s)
     except errors.Unauthenticated as exc:

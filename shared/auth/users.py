@@ -101,7 +101,8 @@ def accept_invite(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
     password = f.password()
     f.done()
     assert token is not None and password is not None
-    ratelimit.hit(deps.docs, ratelimit.limits()["register-ip"], ip)
+    limits = ratelimit.limits()
+    ratelimit.hit(deps.docs, limits["register-ip"], ip)
     invalid = errors.InvalidInput("this invite is invalid, used or expired",
                                   code="invalid_invite",
                                   details={"fields": {"token": ["is invalid or expired"]}})
@@ -109,6 +110,8 @@ def accept_invite(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
     if not m:
         raise invalid
     tid, uid, secret = m.groups()
+    # Guesses at one account's invite secret, whichever address they come from.
+    ratelimit.hit(deps.docs, limits["register-account"], f"invite:{tid}/{uid}")
     user = deps.docs.get(users_collection(tid), uid)
     if user is None or not _invite_matches(user.data, secret):
         raise invalid

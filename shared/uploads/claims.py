@@ -208,8 +208,10 @@ def fail(deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, 
 
     if not deps.docs.transaction(tx_fn):
         return {"status": "ignored", "reason": "not_held", "upload_id": run.upload_id}
+    # ingest_result: the stable field the log-based metric matches (terraform/monitoring.tf)
     log.info("upload failed: %s", error["code"],
-             extra={"upload_id": run.upload_id, "code": error["code"]})
+             extra={"upload_id": run.upload_id, "code": error["code"],
+                    "ingest_result": "upload_failed"})
     return {"status": "failed", "upload_id": run.upload_id, "error": error}
 
 

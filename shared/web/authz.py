@@ -51,21 +51,50 @@ def authenticate(request, deps=None, *, role: str = "viewer") -> Principal:
 
 
 def client_ip(request) -> str:
-    """The caller's address: with TIDEMARK_TRUSTED_PROXY_HOPS=N, the Nth X-Forwarded-For
-    entry from the right (the one our own proxies appended; entries further left are
-    whatever the client sent); else the socket peer. Always a valid IP or "unknown"."""
-    import ipaddress
+    """The caller's address, for rate limits: always a valid IP or "unknown".
 
+    The API is reachable two ways, with different proxies in front (docs/auth.md,
+    "Client addresses"):
+    - directly at its run.app URL: Google's front end appends the address that
+      connected to it to X-Forwarded-For, so the right-most entry is the caller;
+    - through Firebase Hosting's rewrites: Hosting's CDN appends the caller, then
+      Google's front end appends the CDN node, so the right-most entry is a CDN address.
+    So walk X-Forwarded-For from the right, past entries inside the trusted proxy
+    networks (the CDN's published ranges); the first entry outside them is the
+    caller. Entries further left are whatever the client sent and never read, so a
+    client cannot choose its address on either path, and clients behind one CDN node
+    are not lumped together. Without a front end (the local stack) the socket peer
+    is the caller and X-Forwarded-For is ignored."""
     from shared.settings import get_settings
 
+    settings = get_settings()
     candidate = request.remote_addr or ""
-    hops = get_settings().trusted_proxy_hops
-    if hops:
+    if settings.forwarded_by_front_end:
         forwarded = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")
                      if h.strip()]
-        if len(forwarded) >= hops:
-            candidate = forwarded[-hops]
+        trusted = _networks(settings.trusted_proxy_networks)
+        candidate = ""
+        while forwarded:
+            candidate = forwarded.pop()
+            address = _address(candidate)
+            if address is None or not any(address in net for net in trusted):
+                break
+    address = _address(candidate)
+    return str(address) if address is not None else "unknown"
+
+
+def _address(text: str):
+    import ipaddress
+
     try:
-        return str(ipaddress.ip_address(candidate))
+        return ipaddress.ip_address(text)
     except ValueError:
-        return "unknown"
+        return None
+
+
+def _networks(spec: str) -> tuple:
+    """Comma-separated CIDRs -> networks (validated by Settings on load)."""
+    import ipaddress
+
+    return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                 for part in spec.split(",") if part.strip())

@@ -56,7 +56,9 @@ def run_task(function: str, request, work: Callable[[dict[str, Any], dict[str, A
             if exc.retryable:
                 raise
             log.warning("task failed permanently: %s", exc.message,
-                        extra={"task": info, "code": exc.code})
+                        # task_result: matched by a log-based metric (terraform/monitoring.tf)
+                        extra={"task": info, "code": exc.code,
+                               "task_result": "failed_permanently"})
             return {"status": "failed", "error": exc.to_dict()["error"]}, 200
         return {"status": "done", "result": result}
     return handle(function, request, run)

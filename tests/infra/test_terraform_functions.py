@@ -29,7 +29,7 @@ LOCAL_ONLY = {"data_dir", "host", "port", "public_url", "ingest_event_url",
 
 COMMON = {"backend", "environment", "log_level", "gcp_project", "gcp_region",
           "firestore_database", "secret_prefix", "jwt_issuer", "jwt_audience",
-          "can_sign_tokens", "trusted_proxy_hops"}
+          "can_sign_tokens", "forwarded_by_front_end", "trusted_proxy_networks"}
 WAREHOUSE = {"warehouse_dataset", "warehouse_table", "bq_location"}
 TASKS = {"tasks_location", "tasks_queue_metrics", "tasks_queue_forecast",
          "tasks_service_account", "task_dispatch_timeout_s"}
