@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
-from shared.ports import Document, DocumentStore, Filter, Order, Transaction
+from shared.ports import (
+    Document,
+    DocumentStore,
+    Filter,
+    Order,
+    Transaction,
+    check_document_path,
+)
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -120,15 +127,6 @@ def _json_types(value: Any) -> tuple[str, ...] | None:
 
 
 # ------------------------------------------------------------------ validation
-
-
-def _check(collection: str, doc_id: str | None = None) -> None:
-    parts = collection.split("/") if isinstance(collection, str) else []
-    if not parts or len(parts) % 2 == 0 or any(not p for p in parts):
-        raise errors.InvalidInput(f"invalid collection path {collection!r}")
-    if doc_id is not None and (not isinstance(doc_id, str) or not doc_id or "/" in doc_id
-                               or len(doc_id) > 1500):
-        raise errors.InvalidInput(f"invalid document id {doc_id!r}")
 
 
 def _paths(field: str) -> tuple[str, str]:
@@ -308,34 +306,34 @@ class SqliteDocumentStore(DocumentStore):
     # -- DocumentStore -------------------------------------------------------------------
 
     def get(self, collection: str, doc_id: str) -> Document | None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._read(self._conn(), collection, doc_id)
 
     def set(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         text = _encode(data)
         return self._write(lambda con: self._store(con, collection, doc_id, text))
 
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         text = _encode(data)
         return self._write(lambda con: self._do_create(con, collection, doc_id, text))
 
     def update(self, collection: str, doc_id: str, changes: Mapping[str, Any], *,
                if_version: str | None = None) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         _encode(changes)  # reject bad values before taking the lock
         return self._write(
             lambda con: self._do_update(con, collection, doc_id, changes, if_version))
 
     def delete(self, collection: str, doc_id: str) -> bool:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._write(lambda con: self._do_delete(con, collection, doc_id))
 
     def query(self, collection: str, *, filters: Sequence[Filter] = (),
               order_by: Sequence[Order] = (), limit: int | None = None,
               offset: int = 0) -> list[Document]:
-        _check(collection)
+        check_document_path(collection)
         where, params = ["collection = ?"], [collection]
         for f in filters:
             path, dt_path = _paths(f.field)
@@ -405,27 +403,27 @@ class _SqliteTransaction(Transaction):
         raise error
 
     def get(self, collection: str, doc_id: str) -> Document | None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._store._read(self._con, collection, doc_id)
 
     def set(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         self._store._store(self._con, collection, doc_id, _encode(data))
 
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         try:
             self._store._do_create(self._con, collection, doc_id, _encode(data))
         except errors.Conflict as exc:
             self._fail(exc)
 
     def update(self, collection: str, doc_id: str, changes: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         try:
             self._store._do_update(self._con, collection, doc_id, changes, None)
         except errors.NotFound as exc:
             self._fail(exc)
 
     def delete(self, collection: str, doc_id: str) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         self._store._do_delete(self._con, collection, doc_id)
