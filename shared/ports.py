@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal
@@ -110,6 +110,32 @@ class Warehouse(abc.ABC):
               timeout_s: float = 60.0) -> list[dict[str, Any]]:
         """Run a read query. Table names appear as `{name}` and are resolved by the
         adapter to the fully qualified table; values only as @parameters."""
+
+
+def where_equal(where: Mapping[str, Any], columns: Iterable[str], *,
+                quote: Callable[[str], str],
+                placeholder: Callable[[str], str]) -> tuple[str, dict[str, Any]]:
+    """The condition of `delete_where` / `replace_where` for both warehouses:
+    `col = <param> AND ...` (`col IS NULL` for None), with its parameters.
+
+    Column names must be among `columns` and are quoted by the warehouse's own rule
+    (`quote`); values only ever travel as named parameters (`placeholder` spells one
+    in the warehouse's SQL), so nothing a caller passes is spliced into the text.
+    Columns are taken in name order, so the same mapping always gives the same SQL."""
+    if not where:
+        raise errors.InvalidInput("a where clause needs at least one column")
+    known = set(columns)
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    for i, (col, value) in enumerate(sorted(where.items())):
+        if col not in known:
+            raise errors.InvalidInput(f"unknown column {col!r}")
+        if value is None:
+            conds.append(f"{quote(col)} IS NULL")
+        else:
+            conds.append(f"{quote(col)} = {placeholder(f'w{i}')}")
+            params[f"w{i}"] = value
+    return " AND ".join(conds), params
 
 
 # ---------------------------------------------------------------------- documents
