@@ -455,6 +455,6 @@ def test_local_store_closes_connections_of_threads_that_ended(tmp_path):
         t.start()
         t.join()
     touch(50)  # opening from a live thread sweeps the ended ones
-    assert len(store._all) <= 3
+    assert store._connections.open_count() <= 3
     assert store.get("things", "d49").data == {"i": 49}
     store.close()

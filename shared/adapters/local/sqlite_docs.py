@@ -1,9 +1,9 @@
 """DocumentStore on one SQLite file: the local stand-in for Firestore.
 
-One table `documents(collection, id, data JSON, version INTEGER)`. The file is in WAL
-mode so readers never block the writer, and it may be shared by the threads of one
-process (a connection per thread) and by several processes (SQLite's file locks plus
-a busy timeout). Every write runs in `BEGIN IMMEDIATE`, which takes the write lock up
+One table `documents(collection, id, data JSON, version INTEGER)`. Connections come
+from shared.adapters.local.sqlite_connections (WAL, synchronous FULL, a busy timeout,
+one per thread), so the file may be shared by the threads of one process and by
+several processes. Every write runs in `BEGIN IMMEDIATE`, which takes the write lock up
 front: a read-modify-write (update, compare-and-set, transaction) can never interleave
 with another writer, so no update is lost.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
 import sqlite3
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
+from shared.adapters.local.sqlite_connections import ThreadConnections
 from shared.ports import (
     Document,
     DocumentStore,
@@ -47,7 +47,6 @@ from shared.ports import (
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _DT_TAG = "$dt"
-_BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS documents ("
@@ -153,75 +152,22 @@ class SqliteDocumentStore(DocumentStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._key = str(self.path.resolve())
         self._write_lock = _file_lock(self._key)
-        self._local = threading.local()
-        self._pid = os.getpid()
-        # Every open connection with the thread that owns it: connections of threads
-        # that have ended are closed when the next one opens (pyarrow's reader threads
-        # come and go), so open handles stay bounded by live threads.
-        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._all_lock = threading.Lock()
-        self._foreign: sqlite3.Connection | None = None
+        self._connections = ThreadConnections(self._key)
         self._init_schema()
 
-    # -- connections ---------------------------------------------------------------
-
     def _conn(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:  # a forked child must not reuse the parent's handles
-            self._pid, self._local, self._all = os.getpid(), threading.local(), []
-            self._foreign = None
-        con = getattr(self._local, "con", None)
-        if con is None and isinstance(threading.current_thread(), threading._DummyThread):
-            # Threads Python did not start (native callbacks, e.g. pyarrow's readers)
-            # never report as ended: they share one connection instead of leaking one
-            # each. Writes are serialized by the file lock; reads are single statements.
-            with self._all_lock:
-                if self._foreign is None:
-                    self._foreign = self._open()
-                return self._foreign
-        if con is None:
-            con = self._open()
-            self._local.con = con
-            with self._all_lock:
-                live = []
-                for thread, other in self._all:
-                    if thread.is_alive():
-                        live.append((thread, other))
-                    else:
-                        other.close()
-                live.append((threading.current_thread(), con))
-                self._all = live
-        return con
-
-    def _open(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self._key, timeout=_BUSY_TIMEOUT_MS / 1000,
-                              isolation_level=None, check_same_thread=False)
-        con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA synchronous = NORMAL")
-        return con
+        return self._connections.get()
 
     def _init_schema(self) -> None:
         def init(con: sqlite3.Connection) -> None:
             for stmt in _SCHEMA:
                 con.execute(stmt)
 
-        for attempt in range(20):
-            try:
-                self._conn().execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError:  # another process is switching it too
-                time.sleep(0.05 * (attempt + 1))
         self._write(init)
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
-        with self._all_lock:
-            for _, con in self._all:
-                con.close()
-            self._all.clear()
-            if self._foreign is not None:
-                self._foreign.close()
-                self._foreign = None
-        self._local = threading.local()
+        self._connections.close()
 
     # -- write transactions ----------------------------------------------------------
 
