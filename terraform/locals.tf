@@ -26,7 +26,6 @@ locals {
   # gets these, the sets below that its code needs, and its own names (functions.tf).
   common_environment = {
     TIDEMARK_BACKEND            = "gcp"
-    TIDEMARK_ENVIRONMENT        = var.environment
     TIDEMARK_LOG_LEVEL          = var.log_level
     TIDEMARK_GCP_PROJECT        = var.project_id
     TIDEMARK_GCP_REGION         = var.region
@@ -38,8 +37,6 @@ locals {
     # Every request reaches the code through Google's front end, so the caller's address
     # is an X-Forwarded-For hop, not the socket peer (shared/web/authz.py).
     TIDEMARK_TRUSTED_PROXY_HOPS = tostring(var.trusted_proxy_hops)
-    # Overridden to "true" for the auth function alone: it alone reads the private keys.
-    TIDEMARK_CAN_SIGN_TOKENS = "false"
   }
 
   # For the functions that query or load the warehouse.
