@@ -9,10 +9,13 @@ exceptions into `shared.errors`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal
+
+from shared import errors
 
 # --------------------------------------------------------------------------- blobs
 
@@ -109,6 +112,32 @@ class Warehouse(abc.ABC):
         adapter to the fully qualified table; values only as @parameters."""
 
 
+def where_equal(where: Mapping[str, Any], columns: Iterable[str], *,
+                quote: Callable[[str], str],
+                placeholder: Callable[[str], str]) -> tuple[str, dict[str, Any]]:
+    """The condition of `delete_where` / `replace_where` for both warehouses:
+    `col = <param> AND ...` (`col IS NULL` for None), with its parameters.
+
+    Column names must be among `columns` and are quoted by the warehouse's own rule
+    (`quote`); values only ever travel as named parameters (`placeholder` spells one
+    in the warehouse's SQL), so nothing a caller passes is spliced into the text.
+    Columns are taken in name order, so the same mapping always gives the same SQL."""
+    if not where:
+        raise errors.InvalidInput("a where clause needs at least one column")
+    known = set(columns)
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    for i, (col, value) in enumerate(sorted(where.items())):
+        if col not in known:
+            raise errors.InvalidInput(f"unknown column {col!r}")
+        if value is None:
+            conds.append(f"{quote(col)} IS NULL")
+        else:
+            conds.append(f"{quote(col)} = {placeholder(f'w{i}')}")
+            params[f"w{i}"] = value
+    return " AND ".join(conds), params
+
+
 # ---------------------------------------------------------------------- documents
 
 
@@ -135,6 +164,62 @@ class Order:
     descending: bool = False
 
 
+# Firestore's constraints on collection ids and document ids, which are the same list:
+# valid UTF-8, at most 1,500 bytes, no "/", not "." or "..", not matching __.*__
+# (https://cloud.google.com/firestore/quotas#collections_documents_and_fields). Both
+# document stores apply them, so an id the local stack accepts is one Firestore accepts.
+# The pattern is matched whole and, like RE2's default, "." does not cross a newline.
+MAX_ID_BYTES = 1500
+_RESERVED_ID = re.compile(r"__.*__")
+
+
+def _id_problem(value: Any) -> str | None:
+    """Why Firestore would refuse this collection or document id, or None."""
+    if not isinstance(value, str) or not value:
+        return "is empty"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: not valid UTF-8
+        return "is not valid UTF-8"
+    if size > MAX_ID_BYTES:
+        return f"is longer than {MAX_ID_BYTES} bytes"
+    if "/" in value:
+        return "contains '/'"
+    if value in (".", ".."):
+        return "is '.' or '..'"
+    if _RESERVED_ID.fullmatch(value):
+        return "matches __.*__ (reserved)"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, cut short: an id may be kilobytes long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_document_path(collection: str, doc_id: str | None = None) -> None:
+    """Refuse (errors.InvalidInput) a collection path or document id Firestore rejects.
+
+    A collection path alternates collection ids and document ids and ends with a
+    collection id (`tenants/t1/uploads`), so it has an odd number of segments; every
+    segment, and doc_id when given, must be a valid id. Checked before any I/O, so a bad
+    path changes nothing in either store and both refuse it the same way."""
+    parts = collection.split("/") if isinstance(collection, str) else []
+    if not parts or len(parts) % 2 == 0:
+        raise errors.InvalidInput(f"invalid collection path {_shown(collection)}: it "
+                                  "needs an odd number of segments")
+    for part in parts:
+        problem = _id_problem(part)
+        if problem:
+            raise errors.InvalidInput(
+                f"invalid collection path {_shown(collection)}: a segment {problem}")
+    if doc_id is not None:
+        problem = _id_problem(doc_id)
+        if problem:
+            raise errors.InvalidInput(f"invalid document id {_shown(doc_id)}: it {problem}")
+
+
 class Transaction(abc.ABC):
     """Reads first, then writes; the whole is retried by the store on contention."""
 
@@ -159,6 +244,7 @@ class Transaction(abc.ABC):
 class DocumentStore(abc.ABC):
     """Documents in collections. A collection path has an odd number of segments
     (`tenants/t1/uploads`); tenant data always lives under `tenants/<tenant_id>/...`.
+    Paths and ids follow Firestore's rules on both stores (check_document_path).
     Values are JSON types plus datetime (returned timezone-aware in UTC)."""
 
     @abc.abstractmethod

@@ -16,7 +16,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIDEMARK_", extra="ignore", frozen=True)
 
     backend: Literal["local", "gcp"] = "local"
-    environment: str = "dev"
     log_level: str = "INFO"
 
     # --- local stack -------------------------------------------------------------
@@ -50,7 +49,6 @@ class Settings(BaseSettings):
     # Base URL of each task target (a Cloud Functions URL on GCP), keyed by target.
     metrics_task_url: str = ""
     forecast_task_url: str = ""
-    ingest_event_url: str = ""
     signing_service_account: str = ""
     secret_prefix: str = "tidemark"  # noqa: S105 - a name prefix, not a secret
 
@@ -59,8 +57,6 @@ class Settings(BaseSettings):
     jwt_audience: str = "tidemark-api"
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
-    # True only in the auth function's runtime: it alone may read the private keys.
-    can_sign_tokens: bool = True
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19456, ge=8192)
     argon2_parallelism: int = Field(default=1, ge=1)

@@ -219,7 +219,6 @@ module "auth_http" {
   service_account_email = google_service_account.function["auth"].email
   common_environment    = local.common_environment
   environment = {
-    TIDEMARK_CAN_SIGN_TOKENS     = "true"
     TIDEMARK_ACCESS_TOKEN_TTL_S  = "900"
     TIDEMARK_REFRESH_TOKEN_TTL_S = tostring(30 * 24 * 3600)
     # argon2id cost (OWASP's 19 MiB, t=2, p=1); memory per hash times concurrency must

@@ -26,7 +26,6 @@ locals {
   # gets these, the sets below that its code needs, and its own names (functions.tf).
   common_environment = {
     TIDEMARK_BACKEND            = "gcp"
-    TIDEMARK_ENVIRONMENT        = var.environment
     TIDEMARK_LOG_LEVEL          = var.log_level
     TIDEMARK_GCP_PROJECT        = var.project_id
     TIDEMARK_GCP_REGION         = var.region
@@ -42,8 +41,6 @@ locals {
     # https://cloud.google.com/functions/docs/reference/headers
     TIDEMARK_FORWARDED_BY_FRONT_END = "true"
     TIDEMARK_TRUSTED_PROXY_NETWORKS = join(",", var.trusted_proxy_networks)
-    # Overridden to "true" for the auth function alone: it alone reads the private keys.
-    TIDEMARK_CAN_SIGN_TOKENS = "false"
   }
 
   # For the functions that query or load the warehouse.

@@ -83,20 +83,8 @@ def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
             "password_hash": password_hash, "created_at": now, "updated_at": now}
     tenant = {"name": tenant_name, "created_at": now}
 
-    def step(tx):
-        if tx.get(EMAILS, email_key(email)) is not None:
-            raise _email_taken()
-        tx.create(EMAILS, email_key(email), {"tenant_id": tenant_id, "user_id": user_id,
-                                             "created_at": now})
-        tx.create("tenants", tenant_id, tenant)
-        tx.create(users_collection(tenant_id), user_id, user)
-
-    try:
-        deps.docs.transaction(step)
-    except errors.Conflict as exc:
-        if exc.code == "email_taken":
-            raise
-        raise _email_taken() from None
+    create_account(deps.docs, email=email, tenant_id=tenant_id, user_id=user_id, user=user,
+                   tenant=tenant)
     audit.record(deps.docs, tenant_id, audit.TENANT_REGISTERED, actor_id=user_id,
                  target_id=user_id, ip=ip)
     return {"user": public_user(user_id, tenant_id, user),
@@ -107,6 +95,34 @@ def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
 def _email_taken() -> errors.Conflict:
     return errors.Conflict("an account with this email already exists", code="email_taken",
                            details={"fields": {"email": ["is already registered"]}})
+
+
+def create_account(docs, *, email: str, tenant_id: str, user_id: str, user: dict[str, Any],
+                   tenant: dict[str, Any] | None = None) -> None:
+    """Create a user (and, given `tenant`, its new tenant) and reserve its email, all in
+    one transaction: the email index entry is what makes an address unique across
+    tenants, so a user must never exist without it, nor it without the user.
+
+    Registration and an admin's create/invite both come here. errors.Conflict
+    `email_taken` when the address is in use, including when a concurrent creation
+    reserved it first (its create of the index entry is what conflicts then)."""
+    key = email_key(email)
+
+    def step(tx):
+        if tx.get(EMAILS, key) is not None:
+            raise _email_taken()
+        tx.create(EMAILS, key, {"tenant_id": tenant_id, "user_id": user_id,
+                                "created_at": user["created_at"]})
+        if tenant is not None:
+            tx.create("tenants", tenant_id, tenant)
+        tx.create(users_collection(tenant_id), user_id, user)
+
+    try:
+        docs.transaction(step)
+    except errors.Conflict as exc:
+        if exc.code == "email_taken":
+            raise
+        raise _email_taken() from None
 
 
 # ---------------------------------------------------------------------------- login

@@ -14,15 +14,14 @@ from typing import Any
 from shared import errors
 from shared.auth import audit, passwords, ratelimit
 from shared.auth.service import (
-    EMAILS,
-    _email_taken,
+    create_account,
     new_id,
     public_tenant,
     public_user,
     session,
     users_collection,
 )
-from shared.auth.validation import Fields, email_key, valid_id
+from shared.auth.validation import Fields, valid_id
 from shared.ports import Filter
 
 INVITE_TTL = timedelta(days=7)
@@ -72,19 +71,7 @@ def create_user(deps, principal, body: dict[str, Any], *, ip: str) -> dict[str, 
         user.update({"password_hash": None, "invite_hash": _hash(secret),
                      "invite_expires_at": now + INVITE_TTL})
 
-    def step(tx):
-        if tx.get(EMAILS, email_key(email)) is not None:
-            raise _email_taken()
-        tx.create(EMAILS, email_key(email), {"tenant_id": tid, "user_id": uid,
-                                             "created_at": now})
-        tx.create(users_collection(tid), uid, user)
-
-    try:
-        deps.docs.transaction(step)
-    except errors.Conflict as exc:
-        if exc.code == "email_taken":
-            raise
-        raise _email_taken() from None
+    create_account(deps.docs, email=email, tenant_id=tid, user_id=uid, user=user)
     audit.record(deps.docs, tid, audit.USER_INVITED if invite_token else audit.USER_CREATED,
                  actor_id=principal.user_id, target_id=uid, ip=ip, details={"role": role})
     out: dict[str, Any] = {"user": public_user(uid, tid, user)}

@@ -44,27 +44,9 @@ def _token(session, server: str, args) -> str | None:
     return resp.json()["access_token"]
 
 
-class _Progress:
-    """A file object that reports how much of it has been read (for the PUT)."""
-
-    def __init__(self, fh, total: int) -> None:
-        self._fh, self._total, self._sent, self._shown = fh, total, 0, -1
-
-    def read(self, n: int = -1) -> bytes:
-        chunk = self._fh.read(n)
-        self._sent += len(chunk)
-        pct = int(100 * self._sent / max(1, self._total))
-        if pct != self._shown and sys.stderr.isatty():
-            self._shown = pct
-            print(f"\ruploading {pct:3d}%", end="", file=sys.stderr, flush=True)
-        return chunk
-
-    def __len__(self) -> int:
-        return self._total
-
-
 def upload_command(args) -> int:
     import requests
+    from tqdm import tqdm
 
     from shared.settings import Settings
 
@@ -93,12 +75,13 @@ def upload_command(args) -> int:
         if resp.status_code != 201:
             return _fail("could not start the upload: " + _error_text(resp))
         created = resp.json()
-        with open(path, "rb") as fh:
-            put = requests.put(created["upload_url"], data=_Progress(fh, size),
+        # disable=None: the bars show on a terminal only, never in piped output.
+        with open(path, "rb") as raw, tqdm.wrapattr(
+                raw, "read", total=size, desc="uploading", unit="B", unit_scale=True,
+                unit_divisor=1024, disable=None, leave=True) as fh:
+            put = requests.put(created["upload_url"], data=fh,
                                headers={**created["headers"], "Content-Length": str(size)},
                                timeout=None)  # noqa: S113 - large files take long
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
         if put.status_code >= 300:
             return _fail("the file was not accepted: " + _error_text(put))
         upload = created["upload"]
@@ -106,17 +89,18 @@ def upload_command(args) -> int:
             print(json.dumps({"id": upload["id"], "status": "uploaded"}))
             return 0
         deadline = time.monotonic() + WAIT_LIMIT_S
-        while True:
-            resp = session.get(f"{server}/api/uploads/{upload['id']}", timeout=30)
-            if resp.status_code != 200:
-                return _fail("could not read the upload: " + _error_text(resp))
-            upload = resp.json()
-            if upload["status"] in _DONE or time.monotonic() > deadline:
-                break
-            if sys.stderr.isatty():
-                print(f"\r{upload['status']} {100 * (upload.get('progress') or 0):3.0f}%",
-                      end="", file=sys.stderr, flush=True)
-            time.sleep(POLL_S)
+        with tqdm(total=100, desc=upload["status"], unit="%", disable=None,
+                  bar_format="{desc} {bar} {n:.0f}%") as bar:
+            while True:
+                resp = session.get(f"{server}/api/uploads/{upload['id']}", timeout=30)
+                if resp.status_code != 200:
+                    return _fail("could not read the upload: " + _error_text(resp))
+                upload = resp.json()
+                if upload["status"] in _DONE or time.monotonic() > deadline:
+                    break
+                bar.set_description_str(upload["status"], refresh=False)
+                bar.update(100 * (upload.get("progress") or 0) - bar.n)
+                time.sleep(POLL_S)
     except requests.RequestException as exc:
         return _fail(f"cannot reach {server}: {exc}")
     print(json.dumps({k: upload.get(k) for k in ("id", "status", "dataset_name",

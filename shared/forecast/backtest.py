@@ -97,12 +97,3 @@ def scaled_errors(folds: list[Fold], name: str, scale: float) -> np.ndarray | No
     for i, f in enumerate(folds):
         out[i, :f.actual.size] = (f.actual - f.forecasts[name]) / scale
     return out
-
-
-def combined(folds: list[Fold], weights: Mapping[str, float]) -> list[Fold]:
-    """The folds of the weighted combination, under the name "combination"."""
-    out = []
-    for f in folds:
-        mix = sum(w * f.forecasts[k] for k, w in weights.items())
-        out.append(Fold(f.origin, f.actual, {"combination": np.asarray(mix, float)}))
-    return out

@@ -1,5 +1,5 @@
-"""Statistical candidate models: seasonal naive, SES, Holt, damped trend, Theta and
-an autoregression on the changes, all pure numpy.
+"""Statistical candidate models: seasonal naive, damped trend, Theta and an
+autoregression on the changes, all pure numpy.
 
 The smoothing models work on a seasonally adjusted series (classical decomposition,
 applied only when the 90% autocorrelation test at lag m says the series is seasonal,
@@ -85,18 +85,6 @@ def seasonality(y: np.ndarray, m: int) -> Season | None:
 # ------------------------------------------------------------------ smoothing
 
 
-def ses(y: np.ndarray, h: int) -> np.ndarray:
-    """Simple exponential smoothing: a flat forecast at the last level."""
-    return smoothing.fit(y, "ses").forecast(h)
-
-
-def holt(y: np.ndarray, h: int) -> np.ndarray:
-    """Holt's linear trend."""
-    if y.size < 4:
-        return naive(y, h)
-    return smoothing.fit(y, "holt").forecast(h)
-
-
 def damped(y: np.ndarray, h: int) -> np.ndarray:
     """Additive damped-trend exponential smoothing (Gardner & McKenzie)."""
     if y.size < 4:
@@ -132,21 +120,6 @@ def in_logs(fn):
             return np.exp(fn(np.log(y), h))
     run.__name__ = getattr(fn, "__name__", "model") + "_log"
     return run
-
-
-def linear_trend(y: np.ndarray, h: int) -> np.ndarray:
-    """Least-squares straight line through the whole history, extended."""
-    if y.size < 3:
-        return naive(y, h)
-    t = np.arange(y.size, dtype=float)
-    coef = np.polyfit(t, y, 1)
-    return np.polyval(coef, np.arange(y.size, y.size + h, dtype=float))
-
-
-def drift(y: np.ndarray, h: int) -> np.ndarray:
-    """Random walk with drift: the last value plus the average change so far."""
-    slope = (y[-1] - y[0]) / max(y.size - 1, 1)
-    return y[-1] + slope * np.arange(1, h + 1, dtype=float)
 
 
 def naive(y: np.ndarray, h: int) -> np.ndarray:

@@ -100,6 +100,77 @@ def test_invalid_document_ids_are_rejected(store, coll, doc_id):
         store.set(coll, doc_id, {"a": 1})
 
 
+# Every id Firestore's "Constraints on document IDs" rules out
+# (https://cloud.google.com/firestore/quotas#collections_documents_and_fields).
+REJECTED_IDS = {
+    "empty": "", "slash": "a/b", "dot": ".", "dot-dot": "..", "reserved": "__x__",
+    "reserved-empty": "____", "reserved-long": "__" + "y" * 40 + "__",
+    "too-long": "x" * 2000, "one-byte-over": "x" * 1501, "multibyte-over": "é" * 751,
+    "lone-surrogate": "a\ud800b",
+}
+# Next to the limits, and still valid: a store must not refuse them either.
+ACCEPTED_IDS = {
+    "dots-inside": "a.b", "three-dots": "...", "leading-dot": ".x",
+    "one-underscore-pair": "__x", "trailing-pair": "x__", "short-underscores": "___",
+    "at-limit": "x" * 1500, "multibyte-at-limit": "é" * 750,
+}
+
+
+def _every_operation(store, coll, doc_id):
+    """Each way a caller can name a document, run on doc_id."""
+    return {
+        "get": lambda: store.get(coll, doc_id),
+        "set": lambda: store.set(coll, doc_id, {"a": 1}),
+        "create": lambda: store.create(coll, doc_id, {"a": 1}),
+        "update": lambda: store.update(coll, doc_id, {"a": 1}),
+        "delete": lambda: store.delete(coll, doc_id),
+        "txn.get": lambda: store.transaction(lambda t: t.get(coll, doc_id)),
+        "txn.set": lambda: store.transaction(lambda t: t.set(coll, doc_id, {"a": 1})),
+        "txn.create": lambda: store.transaction(lambda t: t.create(coll, doc_id, {"a": 1})),
+        "txn.delete": lambda: store.transaction(lambda t: t.delete(coll, doc_id)),
+    }
+
+
+@pytest.mark.parametrize("doc_id", REJECTED_IDS.values(), ids=REJECTED_IDS.keys())
+def test_document_ids_firestore_rejects_are_refused_by_every_operation(store, coll, doc_id):
+    for op, call in _every_operation(store, coll, doc_id).items():
+        with pytest.raises(errors.InvalidInput) as exc:
+            call()
+        assert exc.value.code == "invalid_input", op
+        assert exc.value.status == 400, op
+        assert "invalid document id" in exc.value.message, op
+    assert store.query(coll) == []  # refused before anything was written
+
+
+@pytest.mark.parametrize("doc_id", ACCEPTED_IDS.values(), ids=ACCEPTED_IDS.keys())
+def test_document_ids_at_the_edge_of_the_rules_are_accepted(store, coll, doc_id):
+    written = store.set(coll, doc_id, {"id": doc_id})
+    assert written.id == doc_id
+    assert store.get(coll, doc_id).data == {"id": doc_id}
+    assert [d.id for d in store.query(coll)] == [doc_id]
+    assert store.delete(coll, doc_id) is True
+
+
+# A slash inside a segment makes two segments: the segment-count cases above cover it.
+REJECTED_SEGMENTS = {k: v for k, v in REJECTED_IDS.items() if "/" not in v}
+
+
+@pytest.mark.parametrize("segment", REJECTED_SEGMENTS.values(), ids=REJECTED_SEGMENTS.keys())
+@pytest.mark.parametrize("position", ["root", "document", "subcollection"])
+def test_collection_paths_with_a_segment_firestore_rejects_are_refused(store, coll, segment,
+                                                                      position):
+    parts = coll.split("/")
+    parts[{"root": 0, "document": 1, "subcollection": 2}[position]] = segment
+    bad = "/".join(parts)
+    for call in (lambda: store.set(bad, "d", {"a": 1}), lambda: store.get(bad, "d"),
+                 lambda: store.query(bad),
+                 lambda: store.transaction(lambda t: t.get(bad, "d"))):
+        with pytest.raises(errors.InvalidInput) as exc:
+            call()
+        assert exc.value.code == "invalid_input"
+        assert "invalid collection path" in exc.value.message
+
+
 # ------------------------------------------------------------------ update / delete
 
 
@@ -384,6 +455,6 @@ def test_local_store_closes_connections_of_threads_that_ended(tmp_path):
         t.start()
         t.join()
     touch(50)  # opening from a live thread sweeps the ended ones
-    assert len(store._all) <= 3
+    assert store._connections.open_count() <= 3
     assert store.get("things", "d49").data == {"i": 49}
     store.close()

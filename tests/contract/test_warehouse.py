@@ -240,6 +240,29 @@ def test_delete_where_removes_only_the_matching_rows_of_a_load(wh, table, tenant
     assert count(wh, table, tenant) == 3
 
 
+@pytest.mark.parametrize("where", [{}, {"no_such_column": "x"},
+                                   {"tenant_id": "t", f"region{INJECTION}": "east"}],
+                         ids=["empty", "unknown-column", "injected-column"])
+def test_delete_where_refuses_a_condition_it_cannot_build(wh, table, tenant, tmp_path, where):
+    wh.load_parquet(table, write_parquet(tmp_path / "a.parquet", rows_for(tenant, "d1", 3)),
+                    idempotency_key=f"{tenant}-a")
+    with pytest.raises(errors.InvalidInput):
+        wh.delete_where(table, where, idempotency_key=f"{tenant}-bad")
+    assert count(wh, table, tenant, "d1") == 3
+
+
+def test_delete_where_with_a_null_value_matches_only_null_cells(wh, table, tenant, tmp_path):
+    rows = rows_for(tenant, "d1", 4)
+    rows[1]["product"] = rows[3]["product"] = None
+    wh.load_parquet(table, write_parquet(tmp_path / "a.parquet", rows),
+                    idempotency_key=f"{tenant}-a")
+    assert wh.delete_where(table, {"tenant_id": tenant, "product": None},
+                           idempotency_key=f"{tenant}-del-null") == 2
+    got = run(wh, table, "SELECT row_number FROM {T} WHERE tenant_id = @t "
+                         "ORDER BY row_number", {"t": tenant})
+    assert [r["row_number"] for r in got] == [1, 3]
+
+
 # ------------------------------------------------------------------ queries and parameters
 
 

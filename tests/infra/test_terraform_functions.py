@@ -23,13 +23,13 @@ SETTING_VARS = {f"TIDEMARK_{name.upper()}" for name in Settings.model_fields}
 
 # Settings that only the embedded local stack reads; Cloud Tasks' own retry policy
 # (terraform/tasks.tf) replaces the local queue's.
-LOCAL_ONLY = {"data_dir", "host", "port", "public_url", "ingest_event_url",
+LOCAL_ONLY = {"data_dir", "host", "port", "public_url",
               "task_max_attempts", "task_backoff_base_s", "task_backoff_max_s",
               "duckdb_load_memory", "duckdb_segment_rows"}
 
-COMMON = {"backend", "environment", "log_level", "gcp_project", "gcp_region",
+COMMON = {"backend", "log_level", "gcp_project", "gcp_region",
           "firestore_database", "secret_prefix", "jwt_issuer", "jwt_audience",
-          "can_sign_tokens", "forwarded_by_front_end", "trusted_proxy_networks"}
+          "forwarded_by_front_end", "trusted_proxy_networks"}
 WAREHOUSE = {"warehouse_dataset", "warehouse_table", "bq_location"}
 TASKS = {"tasks_location", "tasks_queue_metrics", "tasks_queue_forecast",
          "tasks_service_account", "task_dispatch_timeout_s"}
@@ -167,12 +167,6 @@ def test_ingest_lease_outlives_the_ingest_function():
     assert lease == "${tostring(local.ingest_timeout_seconds + 60)}"
     ingest = next(ep for ep in ENTRY_POINTS if ep.kind == "event")
     assert _call(ingest)["timeout_seconds"] == "${local.ingest_timeout_seconds}"
-
-
-def test_only_the_auth_function_may_sign_tokens():
-    for ep in ENTRY_POINTS:
-        expected = "true" if ep.function == "auth" else "false"
-        assert _env(ep)["TIDEMARK_CAN_SIGN_TOKENS"] == expected, ep.target
 
 
 def test_task_urls_point_at_the_task_functions_without_cycles():

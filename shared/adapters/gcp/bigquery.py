@@ -31,7 +31,7 @@ from typing import Any
 from shared import errors, schema
 from shared.adapters.gcp._errors import translate, translated
 from shared.adapters.gcp._lazy import LazyClient
-from shared.ports import LoadResult, Warehouse
+from shared.ports import LoadResult, Warehouse, where_equal
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1000}$")
 _TABLE_TOKEN = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -45,19 +45,10 @@ def _job_base(kind: str, table: str, key: str) -> str:
 
 
 def _where_sql(where: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """`col = @wN AND ...` over validated column names; values only as parameters."""
-    if not where:
-        raise errors.InvalidInput("a where clause needs at least one column")
-    conds, params = [], {}
-    for i, (col, value) in enumerate(sorted(where.items())):
-        if col not in _COLUMNS:
-            raise errors.InvalidInput(f"unknown column {col!r}")
-        if value is None:
-            conds.append(f"`{col}` IS NULL")
-        else:
-            conds.append(f"`{col}` = @w{i}")
-            params[f"w{i}"] = value
-    return " AND ".join(conds), params
+    """The shared delete condition in BigQuery's spelling: backquoted columns of the
+    canonical schema, @named parameters."""
+    return where_equal(where, _COLUMNS, quote=lambda c: f"`{c}`",
+                       placeholder=lambda n: f"@{n}")
 
 
 class BigQueryWarehouse(Warehouse):

@@ -26,12 +26,18 @@ from typing import Any
 from shared import errors
 from shared.adapters.gcp._errors import translate, translated
 from shared.adapters.gcp._lazy import LazyClient
-from shared.ports import Document, DocumentStore, Filter, Order, Transaction
+from shared.ports import (
+    Document,
+    DocumentStore,
+    Filter,
+    Order,
+    Transaction,
+    check_document_path,
+)
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = {"==", "!=", "<", "<=", ">", ">=", "in"}
 _INEQUALITY = {"!=", "<", "<=", ">", ">="}
-_RESERVED_ID = re.compile(r"^__.*__$")
 _WRITE_TOKEN = "_tidemark_write"  # noqa: S105 - a field name, not a secret
 
 
@@ -107,16 +113,6 @@ def _timestamp(version: str) -> Any:
     return Timestamp(seconds=int(version[:-9]), nanos=int(version[-9:]))
 
 
-def _check(collection: str, doc_id: str | None = None) -> None:
-    parts = collection.split("/") if isinstance(collection, str) else []
-    if not parts or len(parts) % 2 == 0 or any(not p or p in (".", "..") for p in parts):
-        raise errors.InvalidInput(f"invalid collection path {collection!r}")
-    if doc_id is not None and (not isinstance(doc_id, str) or not doc_id or "/" in doc_id
-                               or doc_id in (".", "..") or _RESERVED_ID.match(doc_id)
-                               or len(doc_id.encode()) > 1500):
-        raise errors.InvalidInput(f"invalid document id {doc_id!r}")
-
-
 def _field_paths(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Top-level keys as literal field paths: `update` would read "a.b" as a nested
     path, so such keys are quoted."""
@@ -152,7 +148,7 @@ class FirestoreDocumentStore(DocumentStore):
         return self._client.get()
 
     def _ref(self, collection: str, doc_id: str) -> Any:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self.client.collection(collection).document(doc_id)
 
     # -- DocumentStore -------------------------------------------------------------------
@@ -221,7 +217,7 @@ class FirestoreDocumentStore(DocumentStore):
               offset: int = 0) -> list[Document]:
         from google.cloud.firestore_v1 import FieldFilter, Query
 
-        _check(collection)
+        check_document_path(collection)
         if (limit is not None and limit < 0) or offset < 0:
             raise errors.InvalidInput("limit and offset must not be negative")
         q = self.client.collection(collection)

@@ -51,7 +51,7 @@ from shared.adapters.local.duckdb_segments import (
 )
 from shared.adapters.local.duckdb_segments import quote as _quote
 from shared.adapters.local.sql import duckdb_params, substitute_tables, transpile
-from shared.ports import LoadResult, Warehouse
+from shared.ports import LoadResult, Warehouse, where_equal
 from shared.schema import duckdb_ddl
 
 log = logging.getLogger(__name__)
@@ -227,8 +227,6 @@ class DuckDbWarehouse(Warehouse):
     def delete_where(self, table: str, where: Mapping[str, Any], *,
                      idempotency_key: str) -> int:
         self._table(table)
-        if not where:
-            raise errors.InvalidInput("delete_where needs at least one condition")
 
         def delete(cur: duckdb.DuckDBPyConnection) -> int:
             # Bounded like a load: a partly deleted segment's other rows are inserted.
@@ -242,17 +240,8 @@ class DuckDbWarehouse(Warehouse):
     def _delete(self, cur: duckdb.DuckDBPyConnection, table: str, columns: list[Column],
                 where: Mapping[str, Any]) -> int:
         """Delete the matching rows, native and in segments; returns how many."""
-        names = {c.name for c in columns}
-        conds, params = [], {}
-        for i, (col, value) in enumerate(sorted(where.items())):
-            if col not in names:
-                raise errors.InvalidInput(f"no column {col!r} in {table}")
-            if value is None:
-                conds.append(f"{_quote(col)} IS NULL")
-            else:
-                conds.append(f"{_quote(col)} = $w{i}")
-                params[f"w{i}"] = value
-        cond = " AND ".join(conds)
+        cond, params = where_equal(where, (c.name for c in columns), quote=_quote,
+                                   placeholder=lambda n: f"${n}")
         row = cur.execute(f"DELETE FROM {_quote(table)} WHERE {cond}",  # noqa: S608
                           params).fetchone()
         native = int(row[0]) if row else 0

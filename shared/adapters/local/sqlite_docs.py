@@ -1,9 +1,9 @@
 """DocumentStore on one SQLite file: the local stand-in for Firestore.
 
-One table `documents(collection, id, data JSON, version INTEGER)`. The file is in WAL
-mode so readers never block the writer, and it may be shared by the threads of one
-process (a connection per thread) and by several processes (SQLite's file locks plus
-a busy timeout). Every write runs in `BEGIN IMMEDIATE`, which takes the write lock up
+One table `documents(collection, id, data JSON, version INTEGER)`. Connections come
+from shared.adapters.local.sqlite_connections (WAL, synchronous FULL, a busy timeout,
+one per thread), so the file may be shared by the threads of one process and by
+several processes. Every write runs in `BEGIN IMMEDIATE`, which takes the write lock up
 front: a read-modify-write (update, compare-and-set, transaction) can never interleave
 with another writer, so no update is lost.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import re
 import sqlite3
@@ -35,12 +34,19 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
-from shared.ports import Document, DocumentStore, Filter, Order, Transaction
+from shared.adapters.local.sqlite_connections import ThreadConnections
+from shared.ports import (
+    Document,
+    DocumentStore,
+    Filter,
+    Order,
+    Transaction,
+    check_document_path,
+)
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _DT_TAG = "$dt"
-_BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS documents ("
@@ -122,15 +128,6 @@ def _json_types(value: Any) -> tuple[str, ...] | None:
 # ------------------------------------------------------------------ validation
 
 
-def _check(collection: str, doc_id: str | None = None) -> None:
-    parts = collection.split("/") if isinstance(collection, str) else []
-    if not parts or len(parts) % 2 == 0 or any(not p for p in parts):
-        raise errors.InvalidInput(f"invalid collection path {collection!r}")
-    if doc_id is not None and (not isinstance(doc_id, str) or not doc_id or "/" in doc_id
-                               or len(doc_id) > 1500):
-        raise errors.InvalidInput(f"invalid document id {doc_id!r}")
-
-
 def _paths(field: str) -> tuple[str, str]:
     """(path of the field, path of its datetime tag); names are validated, never quoted
     from input, and bound as parameters."""
@@ -155,75 +152,22 @@ class SqliteDocumentStore(DocumentStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._key = str(self.path.resolve())
         self._write_lock = _file_lock(self._key)
-        self._local = threading.local()
-        self._pid = os.getpid()
-        # Every open connection with the thread that owns it: connections of threads
-        # that have ended are closed when the next one opens (pyarrow's reader threads
-        # come and go), so open handles stay bounded by live threads.
-        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._all_lock = threading.Lock()
-        self._foreign: sqlite3.Connection | None = None
+        self._connections = ThreadConnections(self._key)
         self._init_schema()
 
-    # -- connections ---------------------------------------------------------------
-
     def _conn(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:  # a forked child must not reuse the parent's handles
-            self._pid, self._local, self._all = os.getpid(), threading.local(), []
-            self._foreign = None
-        con = getattr(self._local, "con", None)
-        if con is None and isinstance(threading.current_thread(), threading._DummyThread):
-            # Threads Python did not start (native callbacks, e.g. pyarrow's readers)
-            # never report as ended: they share one connection instead of leaking one
-            # each. Writes are serialized by the file lock; reads are single statements.
-            with self._all_lock:
-                if self._foreign is None:
-                    self._foreign = self._open()
-                return self._foreign
-        if con is None:
-            con = self._open()
-            self._local.con = con
-            with self._all_lock:
-                live = []
-                for thread, other in self._all:
-                    if thread.is_alive():
-                        live.append((thread, other))
-                    else:
-                        other.close()
-                live.append((threading.current_thread(), con))
-                self._all = live
-        return con
-
-    def _open(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self._key, timeout=_BUSY_TIMEOUT_MS / 1000,
-                              isolation_level=None, check_same_thread=False)
-        con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA synchronous = NORMAL")
-        return con
+        return self._connections.get()
 
     def _init_schema(self) -> None:
         def init(con: sqlite3.Connection) -> None:
             for stmt in _SCHEMA:
                 con.execute(stmt)
 
-        for attempt in range(20):
-            try:
-                self._conn().execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError:  # another process is switching it too
-                time.sleep(0.05 * (attempt + 1))
         self._write(init)
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
-        with self._all_lock:
-            for _, con in self._all:
-                con.close()
-            self._all.clear()
-            if self._foreign is not None:
-                self._foreign.close()
-                self._foreign = None
-        self._local = threading.local()
+        self._connections.close()
 
     # -- write transactions ----------------------------------------------------------
 
@@ -308,34 +252,34 @@ class SqliteDocumentStore(DocumentStore):
     # -- DocumentStore -------------------------------------------------------------------
 
     def get(self, collection: str, doc_id: str) -> Document | None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._read(self._conn(), collection, doc_id)
 
     def set(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         text = _encode(data)
         return self._write(lambda con: self._store(con, collection, doc_id, text))
 
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         text = _encode(data)
         return self._write(lambda con: self._do_create(con, collection, doc_id, text))
 
     def update(self, collection: str, doc_id: str, changes: Mapping[str, Any], *,
                if_version: str | None = None) -> Document:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         _encode(changes)  # reject bad values before taking the lock
         return self._write(
             lambda con: self._do_update(con, collection, doc_id, changes, if_version))
 
     def delete(self, collection: str, doc_id: str) -> bool:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._write(lambda con: self._do_delete(con, collection, doc_id))
 
     def query(self, collection: str, *, filters: Sequence[Filter] = (),
               order_by: Sequence[Order] = (), limit: int | None = None,
               offset: int = 0) -> list[Document]:
-        _check(collection)
+        check_document_path(collection)
         where, params = ["collection = ?"], [collection]
         for f in filters:
             path, dt_path = _paths(f.field)
@@ -405,27 +349,27 @@ class _SqliteTransaction(Transaction):
         raise error
 
     def get(self, collection: str, doc_id: str) -> Document | None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         return self._store._read(self._con, collection, doc_id)
 
     def set(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         self._store._store(self._con, collection, doc_id, _encode(data))
 
     def create(self, collection: str, doc_id: str, data: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         try:
             self._store._do_create(self._con, collection, doc_id, _encode(data))
         except errors.Conflict as exc:
             self._fail(exc)
 
     def update(self, collection: str, doc_id: str, changes: Mapping[str, Any]) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         try:
             self._store._do_update(self._con, collection, doc_id, changes, None)
         except errors.NotFound as exc:
             self._fail(exc)
 
     def delete(self, collection: str, doc_id: str) -> None:
-        _check(collection, doc_id)
+        check_document_path(collection, doc_id)
         self._store._do_delete(self._con, collection, doc_id)

@@ -4,7 +4,9 @@ Tasks are rows; a worker claims due ones under a lease (so a crash mid-delivery 
 redelivered after a restart), POSTs them to the function target like Cloud Tasks does
 (same X-CloudTasks-* headers, plus the local shared-secret header), and on a non-2xx
 answer reschedules with exponential backoff until max attempts, after which the task
-moves to the dead-letter list.
+moves to the dead-letter list. Connections are those of every local SQLite file
+(shared.adapters.local.sqlite_connections): WAL, synchronous FULL, so an enqueue that
+returned survives a crash.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import errors
+from shared.adapters.local.sqlite_connections import ThreadConnections
 from shared.ports import TaskQueue, TaskRef
 from shared.web.catalog import TASK_TARGETS
 
@@ -75,19 +78,12 @@ class SqliteTaskQueue(TaskQueue):
         self.backoff_max_s = backoff_max_s
         self.lease_s = lease_s
         self.dispatcher = dispatcher or self._http_dispatch
-        self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connections = ThreadConnections(self.path, row_factory=sqlite3.Row)
         self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     # ---------------------------------------------------------------- port
     def enqueue(self, target: str, payload: Mapping[str, Any], *, name: str | None = None,
@@ -204,11 +200,6 @@ class SqliteTaskQueue(TaskQueue):
     def counts(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._conn().execute(
             "SELECT status, COUNT(*) FROM tasks GROUP BY status")}
-
-    def next_due_in(self) -> float | None:
-        row = self._conn().execute(
-            "SELECT MIN(due_at) FROM tasks WHERE status='pending'").fetchone()
-        return None if row[0] is None else max(0.0, row[0] - time.time())
 
 
 class TaskWorker:
