@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tests.unit.test_metrics_data import load_frame, superstore_frame
+from tests.support.metrics_data import load_frame, superstore_frame
 
 TENANT = "t_oracle"
 DATASET = "superstore"
