@@ -27,7 +27,7 @@ import pandas as pd
 from shared.settings import Settings
 from shared.bootstrap import Deps, set_deps
 from shared.auth.tokens import issue_access_token
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import load_frame
 deps = Deps(Settings(backend="local", data_dir={data!r}))
 rows = [(date(2024, 1, 1) + timedelta(days=i), 100.0 + i, 1.0, "p", "c", "r", f"c{{i%9}}",
          "web", f"o{{i}}") for i in range(400)]

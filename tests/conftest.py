@@ -3,22 +3,12 @@ and users with real access tokens."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def emulator_missing(reason: str) -> None:
-    """Skip a test whose emulator is missing; under CI the same is a failure."""
-    if IN_CI:
-        pytest.fail(f"emulator required in CI: {reason}")
-    pytest.skip(reason)
+from tests.support.environment import ROOT
 
 
 @pytest.fixture

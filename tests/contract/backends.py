@@ -14,7 +14,7 @@ import os
 import socket
 from typing import Any
 
-from tests.conftest import emulator_missing
+from tests.support.environment import emulator_missing
 
 # The bucket the blob suite writes to; the gcp factory must make sure it exists.
 BLOB_BUCKET = "tidemark-contract"
@@ -102,7 +102,7 @@ def local_secretstore(request):
 
 def gcp_blobstore(request):
     cls = _import("shared.adapters.gcp.gcs", "GcsBlobStore")
-    from tests import emulators
+    from tests.support import emulators
 
     emu = emulators.shared_emulator(request, "gcs")
     client = emulators.storage_client(emu)
@@ -117,7 +117,7 @@ def gcp_blobstore(request):
 
 def gcp_warehouse(request):
     cls = _import("shared.adapters.gcp.bigquery", "BigQueryWarehouse")
-    from tests import emulators
+    from tests.support import emulators
 
     emu = emulators.shared_emulator(request, "bigquery")
     return cls(project=emulators.PROJECT, dataset="tidemark", location="EU",
@@ -126,7 +126,7 @@ def gcp_warehouse(request):
 
 def gcp_documentstore(request):
     cls = _import("shared.adapters.gcp.firestore", "FirestoreDocumentStore")
-    from tests import emulators
+    from tests.support import emulators
 
     emu = emulators.shared_emulator(request, "firestore")
     # Tests use collections of their own (random tenant ids), so the emulator is not
@@ -137,7 +137,7 @@ def gcp_documentstore(request):
 
 def gcp_taskqueue(request):
     cls = _import("shared.adapters.gcp.cloud_tasks", "CloudTasksQueue")
-    from tests import emulators
+    from tests.support import emulators
 
     emu = emulators.shared_emulator(request, "tasks")
     # Port 9 (discard) refuses connections: dispatched tasks just fail and are retried.
@@ -155,7 +155,7 @@ def gcp_secretstore(request):
     import secrets as pysecrets
 
     cls = _import("shared.adapters.gcp.secret_manager", "SecretManagerStore")
-    from tests import emulators
+    from tests.support import emulators
 
     fake = emulators.FakeSecretManagerClient(emulators.PROJECT)
     for name in ("task-secret", "blob-signing-key"):

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.unit.test_metrics_data import canonical_table, superstore_frame
+from tests.support.metrics_data import canonical_table, superstore_frame
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 

@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from shared import errors
 from shared.ports import LoadResult, Warehouse
 from tests.contract import backends
+from tests.support.warehouse_data import (
+    ARROW_SCHEMA,
+    T0,
+    load_concurrently,
+    rows_for,
+    write_parquet,
+)
 
 INJECTION = "'; DROP TABLE x; --"
-
-ARROW_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("dataset_id", pa.string()), ("upload_id", pa.string()),
-    ("row_number", pa.int64()), ("occurred_at", pa.timestamp("us", tz="UTC")),
-    ("occurred_date", pa.date32()), ("amount", pa.decimal128(38, 9)),
-    ("quantity", pa.float64()), ("product", pa.string()), ("category", pa.string()),
-    ("region", pa.string()), ("customer", pa.string()), ("channel", pa.string()),
-    ("order_id", pa.string()), ("extra", pa.string()), ("loaded_at", pa.timestamp("us", tz="UTC")),
-])
-T0 = datetime(2024, 1, 1, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture(params=["local", "local-segments", "gcp"])
@@ -45,28 +40,6 @@ def table(wh) -> str:
 @pytest.fixture
 def tenant() -> str:
     return f"t_{uuid.uuid4().hex[:10]}"
-
-
-def rows_for(tenant: str, dataset: str, n: int, *, upload: str = "u1", start: int = 0,
-             region: str | None = None) -> list[dict]:
-    regions = ["north", "south", "east"]
-    out = []
-    for i in range(start, start + n):
-        at = T0 + timedelta(days=i, hours=i % 5)
-        out.append({
-            "tenant_id": tenant, "dataset_id": dataset, "upload_id": upload,
-            "row_number": i + 1, "occurred_at": at, "occurred_date": at.date(),
-            "amount": Decimal(f"{10 + i}.25"), "quantity": float(i % 4),
-            "product": f"p{i % 3}", "category": "c", "region": region or regions[i % 3],
-            "customer": f"cust{i % 4}", "channel": "web", "order_id": f"o{i}",
-            "extra": f'{{"discount": "{i % 2}"}}', "loaded_at": T0,
-        })
-    return out
-
-
-def write_parquet(path: Path, rows: list[dict], schema: pa.Schema = ARROW_SCHEMA) -> str:
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-    return str(path)
 
 
 def run(wh: Warehouse, table: str, sql: str, params: dict | None = None) -> list[dict]:
@@ -139,24 +112,6 @@ def test_reload_with_the_same_key_changes_nothing(wh, table, tenant, tmp_path):
     assert again.already_loaded is True
     assert wh.load_parquet(table, other, idempotency_key=key).already_loaded is True
     assert count(wh, table, tenant) == 4
-
-
-def load_concurrently(wh: Warehouse, table: str, path: str, key: str,
-                      n: int = 4) -> list[LoadResult]:
-    """n threads loading the same file with the same key at the same moment."""
-    results: list[LoadResult] = []
-    barrier = threading.Barrier(n)
-
-    def load() -> None:
-        barrier.wait()
-        results.append(wh.load_parquet(table, path, idempotency_key=key))
-
-    threads = [threading.Thread(target=load) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_concurrent_loads_with_one_key_load_once(wh, table, tenant, tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import DESKTOP, PHONE, sideways_scrollers
+from tests.support.browser import DESKTOP, PHONE, sideways_scrollers
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import (
+from tests.support.api_client import Api
+from tests.support.browser import (
     PASSWORD,
     SUPERSTORE,
-    Api,
     register_in_browser,
     sign_in,
     unique_email,

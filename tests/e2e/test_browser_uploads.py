@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import (
+from tests.support.api_client import Api
+from tests.support.browser import (
     DESKTOP,
     PASSWORD,
     PHONE,
-    Api,
     register_in_browser,
     sideways_scrollers,
     unique_email,

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests import emulators
+from tests.support import emulators
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 PASSWORD = "a long enough passphrase 42"

@@ -24,9 +24,9 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests import emulators
-from tests.conftest import ROOT
-from tests.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
+from tests.support import emulators
+from tests.support.environment import ROOT
+from tests.support.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 

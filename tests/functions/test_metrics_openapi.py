@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pandas as pd
 import yaml
 
-from tests.conftest import ROOT
 from tests.openapi_shape import check
-from tests.unit.test_metrics_data import load_frame
+from tests.support.environment import ROOT
+from tests.support.metrics_data import load_frame
 
 SPEC = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "metrics.yaml").read_text())
 BASE = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "base.yaml").read_text())

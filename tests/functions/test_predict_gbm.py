@@ -11,7 +11,7 @@ import pandas as pd
 
 from shared.forecast import calendar
 from tests.openapi_shape import check
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import load_frame
 
 START = date(2023, 1, 2)
 DAYS = 480

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-import pandas as pd
 import pytest
 
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import sales
 
 
 @pytest.fixture
@@ -19,20 +18,6 @@ def client(function_client):
 @pytest.fixture
 def task_client(function_client):
     return function_client("predict", "forecast_task")
-
-
-def sales(tenant_id, deps, tmp_path, dataset_id="ds_sales", days=140):
-    """Daily lines with a weekly pattern: a line per day, more on weekends."""
-    rows = []
-    for i in range(days):
-        d = date(2024, 1, 1) + timedelta(days=i)
-        amount = 100.0 + 2 * i + (60.0 if d.weekday() >= 5 else 0.0)
-        rows.append((d, amount, 1.0 + (i % 3), "p", "cat", "north" if i % 2 else "south",
-                     f"c{i % 5}", "web", f"o{i}"))
-    frame = pd.DataFrame(rows, columns=["occurred_date", "amount", "quantity", "product",
-                                        "category", "region", "customer", "channel",
-                                        "order_id"])
-    return load_frame(deps, frame, tmp_path, tenant_id=tenant_id, dataset_id=dataset_id)
 
 
 def test_a_viewer_gets_a_forecast_with_intervals_and_accuracy(client, make_user, deps,

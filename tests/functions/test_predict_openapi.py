@@ -7,9 +7,9 @@ import importlib.util
 
 import yaml
 
-from tests.conftest import ROOT
-from tests.functions.test_predict_http import sales
 from tests.openapi_shape import check
+from tests.support.environment import ROOT
+from tests.support.metrics_data import sales
 
 SPEC = yaml.safe_load((ROOT / "shared" / "web" / "openapi" / "predict.yaml").read_text())
 

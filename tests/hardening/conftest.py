@@ -16,10 +16,8 @@ import pytest
 import requests
 
 from tests.hardening.logscan import leaks, stored_secret_values, token_parts
-from tests.stack_runner import start_stack, stop_stack
-
-ROLES = ("viewer", "analyst", "admin")
-PASSWORD = "Hardening-" + secrets.token_hex(8)
+from tests.support.hardening import PASSWORD
+from tests.support.stack_runner import start_stack, stop_stack
 
 
 class LineCollector(logging.Handler):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.hardening.conftest import ROLES
+from tests.support.hardening import ROLES
 
 CSV = b"Order Date,Product,Region,Sales,Quantity\n" + b"".join(
     f"2025-01-{d:02d},Item {d % 5},North,{10 + d}.50,{1 + d % 3}\n".encode() for d in range(1, 29))
@@ -154,7 +154,7 @@ def test_lists_show_only_the_callers_tenant(stack, own, other, resources, role):
 def test_a_token_of_a_disabled_user_stops_working_at_once(stack, own):
     """Verified tokens may be cached; the account check never is."""
     email = f"d-{uuid.uuid4().hex[:8]}@hardening.example.com"
-    from tests.hardening.conftest import PASSWORD
+    from tests.support.hardening import PASSWORD
 
     made = requests.post(stack.url("/api/auth/users"), headers=own.headers["admin"], timeout=30,
                          json={"email": email, "role": "viewer", "password": PASSWORD})

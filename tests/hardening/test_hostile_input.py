@@ -11,9 +11,14 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from shared.settings import Settings
+from shared.web.http import MAX_HEADER_BYTES
+
 AUTH_LIMIT = 64 * 1024          # functions/auth reads at most this much JSON
-DEFAULT_LIMIT = 1024 * 1024     # Settings.max_request_bytes
-HEADER_LIMIT = 16 * 1024        # shared.web.http.MAX_HEADER_BYTES
+# The stack here runs with the default body limit; both limits come from the code, so a
+# change of either is tested at its new value rather than at a stale copy.
+DEFAULT_LIMIT = Settings.model_fields["max_request_bytes"].default
+HEADER_LIMIT = MAX_HEADER_BYTES
 
 # (method, path, needs a token, role, body limit)
 JSON_ROUTES = [

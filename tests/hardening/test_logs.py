@@ -9,8 +9,8 @@ import uuid
 
 import requests
 
-from tests.hardening.conftest import PASSWORD
 from tests.hardening.logscan import PATTERNS, leaks, stored_secret_values
+from tests.support.hardening import PASSWORD
 
 
 def _post(stack, path, body=None, headers=None, data=None):

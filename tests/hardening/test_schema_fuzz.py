@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
 from shared.web.openapi import build_spec
-from tests.hardening.conftest import ROLES
+from tests.support.hardening import ROLES
 
 # The document /api/openapi.json serves (checked below), loaded at collection so the
 # operations become test ids; the requests go to the running stack.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.support.environment import IN_CI, ROOT
 
 CHECKOV = ROOT / ".emulators" / "checkov" / "venv" / "bin" / "checkov"
 

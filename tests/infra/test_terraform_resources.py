@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from shared.schema import CLUSTER_FIELDS, PARTITION_FIELD
 from shared.settings import Settings
-from tests.infra.terraform_config import ROOT, TERRAFORM, load
+from tests.infra.terraform_config import ROOT, load
 
 CFG = load()
 
@@ -153,10 +151,3 @@ def test_hosting_site_is_provisioned():
     site = CFG.resources[("google_firebase_hosting_site", "web")]
     assert site["provider"] in {"google-beta", "${google-beta}"}
     assert site["site_id"] == "${local.hosting_site_id}"
-
-
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary here")
-def test_terraform_fmt_is_clean():
-    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff"],
-                            cwd=TERRAFORM, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stdout

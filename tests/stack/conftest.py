@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.stack_runner import start_stack, stop_stack
+from tests.support.stack_runner import start_stack, stop_stack
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from shared import errors
 from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 from shared.ports import LoadResult
-from tests.contract.test_warehouse import (
+from tests.support.warehouse_data import (
     ARROW_SCHEMA,
     load_concurrently,
     rows_for,

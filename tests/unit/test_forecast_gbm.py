@@ -12,7 +12,7 @@ import pytest
 
 from shared.forecast import accuracy, backtest, calendar, selection
 from shared.forecast.engine import forecast
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 WEEKDAY = np.array([0.0, 5.0, 10.0, 10.0, 20.0, 40.0, -30.0])
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import load_frame
 
 TENANT = "t_edges"
 

@@ -9,7 +9,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from tests.unit.test_metrics_data import load_frame, superstore_frame
+from shared.metrics.view import DEFAULT_WINDOW_DAYS
+from tests.support.metrics_data import load_frame, superstore_frame
 
 TENANT = "t_oracle"
 DATASET = "superstore"
@@ -213,7 +214,7 @@ def test_default_view_is_the_last_90_days_at_day_grain(superstore):
     out = view(superstore)
     assert out["grain"] == "day"
     assert out["range"] == {"start": "2017-10-02", "end": "2017-12-30"}
-    assert len(out["series"]) == 90
+    assert len(out["series"]) == DEFAULT_WINDOW_DAYS
     assert out["data_range"] == {"start": "2014-01-03", "end": "2017-12-30"}
 
 

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from shared import errors
 from shared.metrics import queries, service
 from shared.metrics.view import parse_request
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import load_frame
 
 TENANT = "t_service"
 

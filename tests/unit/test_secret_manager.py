@@ -1,6 +1,6 @@
 """SecretManagerStore against an in-process fake of SecretManagerServiceClient.
 
-Secret Manager has no emulator, so these tests use tests.emulators.FakeSecretManagerClient,
+Secret Manager has no emulator, so these tests use tests.support.emulators.FakeSecretManagerClient,
 which speaks the client's request shapes, response types and exceptions. They guard
 the adapter's own behaviour: name mapping, the short cache, checksums, rotation.
 """
@@ -11,7 +11,7 @@ import pytest
 
 from shared import errors
 from shared.adapters.gcp.secret_manager import SecretManagerStore
-from tests.emulators import PROJECT, FakeSecretManagerClient
+from tests.support.emulators import PROJECT, FakeSecretManagerClient
 
 
 class Clock:

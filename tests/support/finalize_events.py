@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import emulators
+from tests.support import emulators
+from tests.support.environment import emulator_missing
 
 
 def finalize_events(request, bucket: str, topic_id: str,
@@ -21,8 +22,6 @@ def finalize_events(request, bucket: str, topic_id: str,
     subscription to pull them from. Stops the server when the fixture ends."""
     pubsub = emulators.shared_emulator(request, "pubsub")
     if emulators.missing("gcs"):
-        from tests.conftest import emulator_missing
-
         emulator_missing(emulators.missing("gcs"))
     publisher, subscriber = emulators.pubsub_clients(pubsub)
     topic = publisher.topic_path(emulators.PROJECT, topic_id)

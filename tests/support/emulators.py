@@ -7,7 +7,7 @@ installed but does not come up fails them, with the tail of its log.
 
 Use the session fixtures by importing them into a test module:
 
-    from tests.emulators import firestore_emulator  # noqa: F401
+    from tests.support.emulators import firestore_emulator  # noqa: F401
 
 and build clients for the adapters with the `*_client` helpers. Installs come from
 scripts/emulators/install.sh.
@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, emulator_missing
+from tests.support.environment import ROOT, emulator_missing
 
 HOST = "127.0.0.1"
 PROJECT = "tidemark-test"
