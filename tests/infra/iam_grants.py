@@ -1,0 +1,160 @@
+"""What terraform grants each identity, as permissions at a scope.
+
+Reads every `*_iam_member` resource in terraform/ (and the invoker bindings the function
+module makes from each call's `invokers`), names the identity it grants to, the
+resource it grants on and the role, and expands the role through
+../shared/gcp-iam/roles.json (or a custom role declared in terraform). An IAM condition
+of the form `resource.name.startsWith("...")` narrows a project grant to the resources
+whose full name starts so, which is how a grant can reach a bucket terraform does not
+create (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from tests.infra.gcp_permissions import Need, Resource
+from tests.infra.terraform_config import Config, load, service_account_of
+
+ROLES = Path("/work/shared/gcp-iam/roles.json")
+
+SCOPE_OF = {
+    "google_project_iam_member": "project",
+    "google_storage_bucket_iam_member": "bucket",
+    "google_bigquery_dataset_iam_member": "dataset",
+    "google_cloud_tasks_queue_iam_member": "queue",
+    "google_service_account_iam_member": "service_account",
+    "google_secret_manager_secret_iam_member": "secret",
+}
+_TARGET_ATTR = {"bucket": "bucket", "dataset": "dataset_id", "queue": "name",
+                "service_account": "service_account_id", "secret": "secret_id"}
+_REF = re.compile(r"\$\{(google_[a-z_0-9]+\.[a-z_0-9]+(?:\[\"[a-z_]+\"\])?)\.")
+_PREFIX = re.compile(r'resource\.name\.startsWith\("(?P<p>[^"]+)"\)')
+FUNCTIONS = ("auth", "upload", "metrics", "predict")
+GCS_AGENT = "gcs_agent"
+
+
+@dataclass(frozen=True)
+class Grant:
+    identity: str
+    role: str
+    target: str          # "project", or the terraform address of the resource
+    name_prefix: str     # "" unless an IAM condition narrows a project grant
+    address: str         # the terraform resource that makes the grant
+    permissions: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def predefined_roles() -> dict[str, frozenset[str]]:
+    roles = json.loads(ROLES.read_text(encoding="utf-8"))["roles"]
+    return {name: frozenset(r["permissions"]) for name, r in roles.items()}
+
+
+def role_permissions(cfg: Config, role: str) -> frozenset[str]:
+    """A predefined role from roles.json, or a custom role declared in terraform."""
+    for body in cfg.of_type("google_project_iam_custom_role").values():
+        if role.endswith("/" + body["role_id"]) or role.endswith(f'.{body["role_id"]}'):
+            return frozenset(body["permissions"])
+    if role.startswith("${google_project_iam_custom_role."):
+        name = role.split(".")[1]
+        return frozenset(cfg.resources[("google_project_iam_custom_role", name)]["permissions"])
+    try:
+        return predefined_roles()[role]
+    except KeyError:
+        raise AssertionError(f"role {role} is in neither roles.json nor terraform") from None
+
+
+def _identities(member: str) -> list[str]:
+    if "google_storage_project_service_account.gcs_agent" in member:
+        return [GCS_AGENT]
+    sa = service_account_of(member)
+    if sa is None:
+        return []
+    return list(FUNCTIONS) if sa == "*" else [sa]
+
+
+def _target(scope: str, body: dict) -> str:
+    if scope == "project":
+        return "project"
+    m = _REF.search(body.get(_TARGET_ATTR[scope]) or "")
+    assert m, f"cannot tell what {body.get(_TARGET_ATTR[scope])!r} grants on"
+    return m.group(1)
+
+
+def _condition_prefix(body: dict) -> str:
+    cond = body.get("condition")
+    if not cond:
+        return ""
+    cond = cond[0] if isinstance(cond, list) else cond
+    m = _PREFIX.search(cond.get("expression", ""))
+    assert m, f"an IAM condition this model cannot read: {cond!r}"
+    return m["p"]
+
+
+def grants(cfg: Config | None = None) -> list[Grant]:
+    cfg = cfg or load()
+    out: list[Grant] = []
+    for (rtype, name), body in cfg.resources.items():
+        scope = SCOPE_OF.get(rtype)
+        if scope is None or "role" not in body:
+            continue
+        for ident in _identities(body["member"]):
+            out.append(Grant(ident, body["role"], _target(scope, body), _condition_prefix(body),
+                             f"{rtype}.{name}", role_permissions(cfg, body["role"])))
+    # The module grants roles/run.invoker on its Cloud Run service to each invoker.
+    for mod_name, call in cfg.modules.items():
+        for member in (call.get("invokers") or {}).values():
+            for ident in _identities(member):
+                out.append(Grant(ident, "roles/run.invoker", f"module.{mod_name}", "",
+                                 f"module.{mod_name}.invoker",
+                                 role_permissions(cfg, "roles/run.invoker")))
+    return out
+
+
+def of(identity: str, cfg: Config | None = None) -> list[Grant]:
+    return [g for g in grants(cfg) if g.identity == identity]
+
+
+def covers(grant: Grant, address: str, full_name: str = "") -> bool:
+    """Does the grant reach the resource? A project grant is inherited by every
+    resource in the project (https://cloud.google.com/iam/docs/resource-hierarchy-access-control);
+    a conditioned one only by the resources whose name starts with its prefix."""
+    if grant.target == "project":
+        return not grant.name_prefix or full_name.startswith(grant.name_prefix)
+    return grant.target == address
+
+
+def missing(identity: str, wanted: list[Need], bind: dict[Resource, str],
+            full_names: dict[Resource, str] | None = None,
+            cfg: Config | None = None) -> list[str]:
+    """The needs no grant of the identity satisfies, as readable lines. `bind` names the
+    terraform resource each recorded resource stands for."""
+    mine = of(identity, cfg)
+    full_names = full_names or {}
+    out = []
+    for need in wanted:
+        address = "project" if need.resource.kind == "project" else bind.get(need.resource)
+        assert address, f"{need.resource} is not bound to a terraform resource"
+        ok = any(p in g.permissions and covers(g, address, full_names.get(need.resource, ""))
+                 for g in mine for p in need.anyof)
+        if not ok:
+            out.append(f"{identity}: {need.method} needs {' or '.join(need.anyof)} "
+                       f"on {need.resource} ({address})")
+    return sorted(set(out))
+
+
+def unused(identity: str, wanted: list[Need], bind: dict[Resource, str],
+           cfg: Config | None = None) -> dict[str, set[str]]:
+    """grant address -> the permissions it gives that no need used."""
+    used: dict[str, set[str]] = {}
+    mine = of(identity, cfg)
+    for need in wanted:
+        address = "project" if need.resource.kind == "project" else bind.get(need.resource, "")
+        for g in mine:
+            if covers(g, address):
+                used.setdefault(g.address, set()).update(set(need.anyof) & g.permissions)
+    return {g.address: set(g.permissions) - used.get(g.address, set()) for g in mine}
