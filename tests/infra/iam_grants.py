@@ -32,7 +32,8 @@ SCOPE_OF = {
 }
 _TARGET_ATTR = {"bucket": "bucket", "dataset": "dataset_id", "queue": "name",
                 "service_account": "service_account_id", "secret": "secret_id"}
-_REF = re.compile(r"\$\{(google_[a-z_0-9]+\.[a-z_0-9]+(?:\[\"[a-z_]+\"\])?)\.")
+_REF = re.compile(r"\$\{(google_[a-z_0-9]+\.[a-z_0-9]+(?:\[\"[a-z_]+\"\])?)\.|"
+                  r"\$\{(var\.[a-z_0-9]+)\}")
 _PREFIX = re.compile(r'resource\.name\.startsWith\("(?P<p>[^"]+)"\)')
 FUNCTIONS = ("auth", "upload", "metrics", "predict")
 GCS_AGENT = "gcs_agent"
@@ -46,6 +47,7 @@ class Grant:
     name_prefix: str     # "" unless an IAM condition narrows a project grant
     address: str         # the terraform resource that makes the grant
     permissions: frozenset[str]
+    grantable: tuple[str, ...] | None = None   # an IAM admin limited to these roles
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +73,8 @@ def role_permissions(cfg: Config, role: str) -> frozenset[str]:
 def _identities(member: str) -> list[str]:
     if "google_storage_project_service_account.gcs_agent" in member:
         return [GCS_AGENT]
+    if not member.startswith("serviceAccount:"):
+        return []
     sa = service_account_of(member)
     if sa is None:
         return []
@@ -82,29 +86,77 @@ def _target(scope: str, body: dict) -> str:
         return "project"
     m = _REF.search(body.get(_TARGET_ATTR[scope]) or "")
     assert m, f"cannot tell what {body.get(_TARGET_ATTR[scope])!r} grants on"
-    return m.group(1)
+    return m.group(1) or m.group(2)
 
 
-def _condition_prefix(body: dict) -> str:
+PROJECT_NUMBER = "123456789012"   # stands for data.google_project.*.number
+_GRANTS_BY_ROLE = re.compile(r"modifiedGrantsByRole\", \[\]\)\.hasOnly\((?P<roles>.+)\)$")
+
+
+def _condition(body: dict) -> str:
     cond = body.get("condition")
     if not cond:
         return ""
     cond = cond[0] if isinstance(cond, list) else cond
-    m = _PREFIX.search(cond.get("expression", ""))
-    assert m, f"an IAM condition this model cannot read: {cond!r}"
+    return re.sub(r"\$\{data\.google_project\.[a-z_]+\.number\}", PROJECT_NUMBER,
+                  cond.get("expression", ""))
+
+
+def _condition_prefix(body: dict) -> str:
+    expr = _condition(body)
+    if not expr or _GRANTS_BY_ROLE.search(expr):
+        return ""
+    m = _PREFIX.search(expr)
+    assert m, f"an IAM condition this model cannot read: {expr!r}"
     return m["p"]
+
+
+def _grantable(cfg: Config, body: dict) -> tuple[str, ...] | None:
+    """The roles a conditioned IAM-admin grant may grant or revoke; None if unlimited
+    (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles)."""
+    m = _GRANTS_BY_ROLE.search(_condition(body))
+    if not m:
+        return None
+    roles = m["roles"]
+    if local := re.fullmatch(r"\$\{jsonencode\(local\.([a-z_]+)\)\}", roles):
+        roles = str(cfg.locals[local.group(1)])
+    return tuple(re.findall(r"roles/[A-Za-z0-9_.]+", roles))
+
+
+def _instances(cfg: Config, body: dict) -> list[dict]:
+    """The resource's instances: for_each over the function accounts or over a list
+    of literal strings (a local or an inline toset) is expanded; `each.value` in the
+    body is replaced by the instance's value."""
+    each = body.get("for_each")
+    if not each:
+        return [body]
+    if each == "${google_service_account.function}":
+        values = [f'google_service_account.function["{fn}"]' for fn in FUNCTIONS]
+        return [_substitute(body, "each.value", v) for v in values]
+    m = re.fullmatch(r"\$\{local\.([a-z_]+)\}", each)
+    text = cfg.locals[m.group(1)] if m else each
+    if "var." in text:
+        return []   # members from a variable are people, not the accounts modelled here
+    return [_substitute(body, "${each.value}", v) for v in re.findall(r'"([^"]+)"', text)]
+
+
+def _substitute(body: dict, old: str, new: str) -> dict:
+    return {k: v.replace(old, new) if isinstance(v, str) else v for k, v in body.items()
+            if k != "for_each"}
 
 
 def grants(cfg: Config | None = None) -> list[Grant]:
     cfg = cfg or load()
     out: list[Grant] = []
-    for (rtype, name), body in cfg.resources.items():
+    for (rtype, name), resource in cfg.resources.items():
         scope = SCOPE_OF.get(rtype)
-        if scope is None or "role" not in body:
+        if scope is None or "role" not in resource:
             continue
-        for ident in _identities(body["member"]):
-            out.append(Grant(ident, body["role"], _target(scope, body), _condition_prefix(body),
-                             f"{rtype}.{name}", role_permissions(cfg, body["role"])))
+        for body in _instances(cfg, resource):
+            for ident in _identities(body["member"]):
+                out.append(Grant(ident, body["role"], _target(scope, body),
+                                 _condition_prefix(body), f"{rtype}.{name}",
+                                 role_permissions(cfg, body["role"]), _grantable(cfg, body)))
     # The module grants roles/run.invoker on its Cloud Run service to each invoker.
     for mod_name, call in cfg.modules.items():
         for member in (call.get("invokers") or {}).values():
