@@ -255,8 +255,7 @@ locals {
     "roles/datastore.owner",                # Firestore database, indexes, TTL field
     "roles/cloudtasks.admin",               # queues and their IAM
     "roles/secretmanager.admin",            # the JWT secrets and their IAM
-    "roles/firebasehosting.admin",          # the Hosting site and its deploys
-    "roles/firebase.viewer",                # reads the Firebase project on refresh
+    "roles/firebasehosting.admin",          # the Hosting site, its deploys, and the Firebase project (firebase.projects.get)
     "roles/serviceusage.serviceUsageAdmin", # apis.tf
     "roles/logging.logWriter",              # build logs
     "roles/iam.serviceAccountCreator",      # the accounts in this file

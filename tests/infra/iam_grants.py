@@ -200,13 +200,15 @@ def missing(identity: str, wanted: list[Need], bind: dict[Resource, str],
 
 
 def unused(identity: str, wanted: list[Need], bind: dict[Resource, str],
-           cfg: Config | None = None) -> dict[str, set[str]]:
+           cfg: Config | None = None,
+           full_names: dict[Resource, str] | None = None) -> dict[str, set[str]]:
     """grant address -> the permissions it gives that no need used."""
     used: dict[str, set[str]] = {}
     mine = of(identity, cfg)
+    full_names = full_names or {}
     for need in wanted:
         address = "project" if need.resource.kind == "project" else bind.get(need.resource, "")
         for g in mine:
-            if covers(g, address):
+            if covers(g, address, full_names.get(need.resource, "")):
                 used.setdefault(g.address, set()).update(set(need.anyof) & g.permissions)
     return {g.address: set(g.permissions) - used.get(g.address, set()) for g in mine}
