@@ -168,6 +168,10 @@ def run_pipeline(events, deps, client) -> None:
     assert gone.status_code in (200, 202, 204), gone.get_data(as_text=True)
 
 
+def _text(body: object) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+
+
 def _needs(calls: list[Call]) -> list[Need]:
     return [n for c in calls for n in needs(c)]
 
@@ -176,6 +180,9 @@ def test_every_recorded_call_is_granted_by_terraform(events, recorded, capsys):
     rec, deps, client = recorded
     run_pipeline(events, deps, client)
 
+    # The delete of a loaded upload reached the warehouse as the upload function.
+    assert any(c.transport == "rest" and "DELETE FROM" in _text(c.request)
+               for c in rec.of("upload")), "no warehouse delete recorded"
     problems: list[str] = []
     for fn in iam_grants.FUNCTIONS:
         calls = rec.of(fn)
