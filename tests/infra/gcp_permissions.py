@@ -20,10 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote, urlparse
-
-SEED = Path("/work/shared/gcp-iam/methods.json")
 
 
 @dataclass(frozen=True)
@@ -196,7 +193,10 @@ ENTITY_WRITE = Entry(("datastore.entities.create", "datastore.entities.update",
 
 
 def seed() -> dict[str, list[str]]:
-    return json.loads(SEED.read_text(encoding="utf-8"))["methods"]
+    from tests.infra.iam_grants import IAM_DATA, require_iam_data
+
+    require_iam_data()
+    return json.loads((IAM_DATA / "methods.json").read_text(encoding="utf-8"))["methods"]
 
 
 @dataclass(frozen=True)

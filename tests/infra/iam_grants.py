@@ -12,15 +12,33 @@ create (https://cloud.google.com/iam/docs/conditions-resource-attributes#resourc
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
 from tests.infra.gcp_permissions import Need, Resource
 from tests.infra.terraform_config import Config, load, service_account_of
 
-ROLES = Path("/work/shared/gcp-iam/roles.json")
+# Google's IAM reference data, beside the repository (../shared/gcp-iam) unless
+# TIDEMARK_GCP_IAM_DATA names another copy.
+IAM_DATA = Path(os.environ.get("TIDEMARK_GCP_IAM_DATA",
+                               Path(__file__).resolve().parents[3] / "shared" / "gcp-iam"))
+ROLES = IAM_DATA / "roles.json"
+
+
+def require_iam_data() -> None:
+    """Skip a test that needs the reference data when it is absent; under CI fail."""
+    if not ROLES.exists():
+        from tests.conftest import IN_CI
+
+        reason = f"Google IAM reference data not found at {IAM_DATA} (TIDEMARK_GCP_IAM_DATA)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 SCOPE_OF = {
     "google_project_iam_member": "project",
@@ -46,28 +64,36 @@ class Grant:
     target: str          # "project", or the terraform address of the resource
     name_prefix: str     # "" unless an IAM condition narrows a project grant
     address: str         # the terraform resource that makes the grant
-    permissions: frozenset[str]
+    custom: frozenset[str] | None   # a custom role's permissions, from terraform
     grantable: tuple[str, ...] | None = None   # an IAM admin limited to these roles
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        if self.custom is not None:
+            return self.custom
+        try:
+            return predefined_roles()[self.role]
+        except KeyError:
+            raise AssertionError(f"role {self.role} is in neither roles.json nor "
+                                 f"terraform") from None
 
 
 @lru_cache(maxsize=1)
 def predefined_roles() -> dict[str, frozenset[str]]:
+    require_iam_data()
     roles = json.loads(ROLES.read_text(encoding="utf-8"))["roles"]
     return {name: frozenset(r["permissions"]) for name, r in roles.items()}
 
 
-def role_permissions(cfg: Config, role: str) -> frozenset[str]:
-    """A predefined role from roles.json, or a custom role declared in terraform."""
-    for body in cfg.of_type("google_project_iam_custom_role").values():
-        if role.endswith("/" + body["role_id"]) or role.endswith(f'.{body["role_id"]}'):
-            return frozenset(body["permissions"])
+def custom_role(cfg: Config, role: str) -> frozenset[str] | None:
+    """The permissions of a custom role declared in terraform; None for a predefined one."""
     if role.startswith("${google_project_iam_custom_role."):
         name = role.split(".")[1]
         return frozenset(cfg.resources[("google_project_iam_custom_role", name)]["permissions"])
-    try:
-        return predefined_roles()[role]
-    except KeyError:
-        raise AssertionError(f"role {role} is in neither roles.json nor terraform") from None
+    for body in cfg.of_type("google_project_iam_custom_role").values():
+        if role.endswith("/" + body["role_id"]):
+            return frozenset(body["permissions"])
+    return None
 
 
 def _identities(member: str) -> list[str]:
@@ -156,14 +182,13 @@ def grants(cfg: Config | None = None) -> list[Grant]:
             for ident in _identities(body["member"]):
                 out.append(Grant(ident, body["role"], _target(scope, body),
                                  _condition_prefix(body), f"{rtype}.{name}",
-                                 role_permissions(cfg, body["role"]), _grantable(cfg, body)))
+                                 custom_role(cfg, body["role"]), _grantable(cfg, body)))
     # The module grants roles/run.invoker on its Cloud Run service to each invoker.
     for mod_name, call in cfg.modules.items():
         for member in (call.get("invokers") or {}).values():
             for ident in _identities(member):
                 out.append(Grant(ident, "roles/run.invoker", f"module.{mod_name}", "",
-                                 f"module.{mod_name}.invoker",
-                                 role_permissions(cfg, "roles/run.invoker")))
+                                 f"module.{mod_name}.invoker", None))
     return out
 
 
