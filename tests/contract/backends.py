@@ -120,8 +120,9 @@ def gcp_warehouse(request):
     from tests.support import emulators
 
     emu = emulators.shared_emulator(request, "bigquery")
-    return cls(project=emulators.PROJECT, dataset="tidemark", location="EU",
-               client=emulators.bigquery_client(emu))
+    client = emulators.bigquery_client(emu)
+    emulators.bigquery_dataset(client, "tidemark")
+    return cls(project=emulators.PROJECT, dataset="tidemark", location="EU", client=client)
 
 
 def gcp_documentstore(request):

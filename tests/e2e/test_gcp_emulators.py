@@ -51,6 +51,8 @@ def gcp_deps(events, request, tmp_path):
     firestore = emulators.shared_emulator(request, "firestore")
     bigquery = emulators.shared_emulator(request, "bigquery")
     tasks = emulators.shared_emulator(request, "tasks")
+    bq_client = emulators.bigquery_client(bigquery)
+    emulators.bigquery_dataset(bq_client, "tidemark_e2e")
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset="tidemark_e2e",
                         tasks_location=emulators.TASK_LOCATION,
@@ -62,7 +64,7 @@ def gcp_deps(events, request, tmp_path):
                            signing_credentials=emulators.signing_credentials()),
         docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
         warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset="tidemark_e2e",
-                                    client=emulators.bigquery_client(bigquery)),
+                                    client=bq_client),
         tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
                               queues={q: q for q in emulators.TASK_QUEUES},
                               target_urls={"metrics": settings.metrics_task_url,

@@ -66,6 +66,8 @@ def gcp_deps(events, request, tmp_path, function_client):
     firestore = emulators.shared_emulator(request, "firestore")
     bigquery = emulators.shared_emulator(request, "bigquery")
     tasks = emulators.shared_emulator(request, "tasks")
+    bq_client = emulators.bigquery_client(bigquery)
+    emulators.bigquery_dataset(bq_client, DATASET_BQ)
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset=DATASET_BQ,
                         tasks_location=emulators.TASK_LOCATION,
@@ -76,7 +78,7 @@ def gcp_deps(events, request, tmp_path, function_client):
                            signing_credentials=emulators.signing_credentials()),
         docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
         warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset=DATASET_BQ,
-                                    client=emulators.bigquery_client(bigquery)),
+                                    client=bq_client),
         tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
                               queues={q: q for q in emulators.TASK_QUEUES},
                               target_urls={"metrics": METRICS_URL, "forecast": FORECAST_URL},

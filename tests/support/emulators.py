@@ -277,6 +277,16 @@ def bigquery_client(emu: Emulator, project: str = PROJECT) -> Any:
                            client_options={"api_endpoint": emu.url})
 
 
+def bigquery_dataset(client: Any, dataset: str, location: str = "EU") -> None:
+    """Create the warehouse dataset as terraform does (terraform/bigquery.tf): the
+    functions only look it up."""
+    from google.cloud import bigquery
+
+    ds = bigquery.Dataset(f"{client.project}.{dataset}")
+    ds.location = location
+    client.create_dataset(ds, exists_ok=True)
+
+
 def tasks_client(emu: Emulator) -> Any:
     import grpc
     from google.cloud import tasks_v2

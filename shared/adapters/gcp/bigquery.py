@@ -97,20 +97,35 @@ class BigQueryWarehouse(Warehouse):
         return [bigquery.SchemaField(c.name, c.bq_type, mode=c.mode, description=c.description)
                 for c in schema.BUSINESS_DATA]
 
-    def _ensure_dataset(self) -> None:
-        from google.cloud import bigquery
+    def _check_dataset(self) -> None:
+        """The dataset is terraform's (terraform/bigquery.tf); the code only looks it up.
 
-        ds = bigquery.Dataset(f"{self.client.project}.{self.dataset}")
-        ds.location = self.location
-        with translated(f"create dataset {self.dataset}"):
-            self.client.create_dataset(ds, exists_ok=True)
+        Creating it, even with exists_ok, needs `bigquery.datasets.create` on the project
+        and BigQuery checks that before it checks existence
+        (https://cloud.google.com/bigquery/docs/datasets#required_permissions), which the
+        function accounts do not hold. A missing dataset is a deployment fault that no
+        retry mends, so it is reported as a non-retryable configuration error.
+        `datasets.get` is in the dataset-level roles the functions hold
+        (https://cloud.google.com/bigquery/docs/access-control#bigquery.dataViewer).
+        """
+        from google.api_core.exceptions import NotFound
+
+        dataset_id = f"{self.client.project}.{self.dataset}"
+        with translated(f"look up dataset {self.dataset}"):
+            try:
+                self.client.get_dataset(dataset_id)
+            except NotFound as exc:
+                raise errors.AppError(
+                    f"warehouse dataset {dataset_id} does not exist: it is created by "
+                    f"terraform (terraform/bigquery.tf), not by the functions",
+                    code="warehouse_not_configured") from exc
 
     def ensure_table(self, table: str) -> None:
         from google.cloud import bigquery
 
         if table in self._ensured:
             return
-        self._ensure_dataset()
+        self._check_dataset()
         t = bigquery.Table(self._table_id(table), schema=self._schema())
         t.time_partitioning = bigquery.TimePartitioning(
             type_=bigquery.TimePartitioningType.DAY, field=schema.PARTITION_FIELD)
