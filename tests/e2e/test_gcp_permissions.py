@@ -15,12 +15,13 @@ import uuid
 import pytest
 import requests
 
-from tests.support import emulators
-from tests.e2e.test_gcp_pipeline import CSV_PATH, deliver_task, queued_task
-from tests.support.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 from tests.infra import iam_grants
 from tests.infra.gcp_permissions import UNRECORDED, Call, Need, Resource, needs
 from tests.infra.gcp_recording import Recorder
+from tests.support import emulators
+from tests.support.cloud_tasks import deliver_task, queued_task
+from tests.support.environment import ROOT
+from tests.support.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -126,7 +127,7 @@ def run_pipeline(events, deps, client) -> None:
     assert auth.post("/api/auth/refresh", json={
         "refresh_token": session["refresh_token"]}).status_code == 200
 
-    body = CSV_PATH.read_bytes()
+    body = (ROOT / "tests" / "data" / "superstore.csv").read_bytes()
     uploads = client("upload", "upload_http")
     created = uploads.post("/api/uploads", headers=bearer, json={
         "filename": "superstore.csv", "size_bytes": len(body), "content_type": "text/csv",
