@@ -69,7 +69,8 @@ class Deps:
 
             return BigQueryWarehouse(project=self.settings.gcp_project or None,
                                      dataset=self.settings.warehouse_dataset,
-                                     location=self.settings.bq_location)
+                                     location=self.settings.bq_location,
+                                     load_timeout_s=self.settings.warehouse_load_timeout_s)
 
     @cached_property
     def docs(self) -> DocumentStore:

@@ -288,7 +288,7 @@ class BigQueryWarehouse(Warehouse):
     # ------------------------------------------------------------------ queries
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
-              timeout_s: float = 60.0) -> list[dict[str, Any]]:
+              timeout_s: float = 45.0) -> list[dict[str, Any]]:
         from google.cloud import bigquery
         from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
