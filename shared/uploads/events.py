@@ -13,8 +13,8 @@ read.
 
 Every run also stages Parquet and rejected-row files on the instance's disk, which on
 Cloud Run functions is memory (https://cloud.google.com/run/docs/container-contract,
-"Filesystem access"): a run that raises or is cut short must not leave them behind for
-the next one on the same instance.
+"Filesystem access"): a run that raises must not leave them behind, and what a run cut
+short at the timeout left is removed by the next run on the instance.
 """
 
 from __future__ import annotations
@@ -94,12 +94,25 @@ def give_up(deps, bucket: str, name: str, generation: str | int,
 
 @contextmanager
 def staged_files_removed(deps, bucket: str, name: str, generation: str | int) -> Iterator[None]:
-    """Remove whatever this object's run staged, however the run ends."""
+    """Remove whatever this object's run staged, however the run ends; first remove what
+    runs cut short at the function's timeout left (a timed-out run gets no chance to
+    clean up: https://cloud.google.com/functions/docs/configuring/timeout): any staged
+    file older than the ingest lease, which no live run holds a file for."""
+    import time
+
+    workdir = _staging_dir(deps)
+    if workdir.is_dir():
+        horizon = time.time() - deps.settings.ingest_lease_s
+        for path in workdir.iterdir():
+            try:
+                if path.is_file() and path.stat().st_mtime < horizon:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue  # removed by another run meanwhile
     try:
         yield
     finally:
         parsed = parse_object_name(bucket, name, deps.settings)
         if parsed is not None:
-            workdir = _staging_dir(deps)
             for path in workdir.glob(f"{parsed[1]}-{generation}.*"):
                 path.unlink(missing_ok=True)
