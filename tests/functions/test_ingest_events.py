@@ -146,3 +146,40 @@ def test_files_left_by_a_run_cut_short_are_removed_by_the_next_run(
     assert record(deps, principal, up)["status"] == "loaded"
     assert not stale.exists()
     assert live.exists()  # younger than the lease: it may belong to a live run
+
+
+def test_only_uploads_land_in_the_uploads_bucket(function_client, make_user, deps,
+                                                 upload_main):
+    """Every object finalized in the uploads bucket triggers the ingest on GCP: the
+    quarantined rows of a file with bad rows, and of one that fails whole, go to the
+    rejected bucket, and the rejected-rows download still finds them."""
+    _, headers = make_user("analyst")
+    client = function_client("upload", "upload_http")
+    lines = [f"2024-01-{d:02d},P{d},{d}" for d in range(1, 20)] + ["2024-01-20,P20,oops"]
+    some_bad = ("date,product,amount\n" + "\n".join(lines) + "\n").encode()
+    too_bad = ("date,product,amount\n" + "\n".join(
+        f"2024-01-{d:02d},P{d},{d if d % 2 else 'oops'}" for d in range(1, 21))
+        + "\n").encode()
+    ids = []
+    for data in (some_bad, too_bad):
+        resp = client.post("/api/uploads", headers=headers, json={
+            "filename": "sales.csv", "size_bytes": len(data), "content_type": "text/csv",
+            "dataset": "Sales"})
+        up = resp.get_json()["upload"]
+        info = deps.blobs.put(up["bucket"], up["object_name"], data, content_type="text/csv")
+        upload_main.ingest_finalized(event({"bucket": info.bucket, "name": info.name,
+                                            "generation": info.generation,
+                                            "size": str(info.size)}, datetime.now(UTC)))
+        ids.append(up["id"])
+        got = client.get(f"/api/uploads/{up['id']}/rejected", headers=headers)
+        assert got.status_code == 200, got.get_json()
+        assert "oops" in got.data.decode()
+
+    in_uploads = [b.name for b in deps.blobs.list(deps.settings.uploads_bucket)]
+    assert in_uploads and all(n.startswith("uploads/") for n in in_uploads), in_uploads
+    in_rejected = {b.name.rsplit("/", 1)[-1]
+                   for b in deps.blobs.list(deps.settings.rejected_bucket)}
+    assert in_rejected == {f"{i}.csv" for i in ids}
+    # Deleting the upload removes its quarantined rows from the rejected bucket too.
+    assert client.delete(f"/api/uploads/{ids[0]}", headers=headers).status_code == 200
+    assert len(list(deps.blobs.list(deps.settings.rejected_bucket))) == 1

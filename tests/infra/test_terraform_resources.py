@@ -69,7 +69,20 @@ def test_uploads_bucket_is_private_versioned_and_cleans_up():
         if _block(rule, "action")["type"] == "Delete" and "matches_prefix" in cond:
             assert "age" in cond
             prefixes.update(cond["matches_prefix"])
-    assert prefixes == {"staging/", "rejected/"}
+    assert prefixes == {"staging/"}
+
+
+def test_rejected_rows_have_a_private_bucket_of_their_own_that_cleans_up():
+    bucket = CFG.resources[("google_storage_bucket", "rejected")]
+    assert bucket["name"] != CFG.resources[("google_storage_bucket", "uploads")]["name"]
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    [rule] = bucket["lifecycle_rule"]
+    assert _block(rule, "action")["type"] == "Delete"
+    assert _block(rule, "condition")["age"] == "${var.rejected_retention_days}"
+    # The upload function reads it from its environment.
+    assert CFG.locals["uploads_environment"]["TIDEMARK_REJECTED_BUCKET"] == \
+        "${google_storage_bucket.rejected.name}"
 
 
 def test_uploads_cors_allows_put_from_the_hosting_origin_only():
