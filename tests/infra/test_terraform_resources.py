@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from shared.schema import CLUSTER_FIELDS, PARTITION_FIELD
+from shared.schema import CLUSTER_FIELDS, PARTITION_FIELD, PARTITION_TYPE
 from shared.settings import Settings
 from tests.infra.terraform_config import ROOT, TERRAFORM, load
 
@@ -107,7 +107,7 @@ def test_business_data_table_follows_the_schema_source_of_truth():
     assert (ROOT / "schema" / "business_data.json").is_file()
     assert table["table_id"] == Settings().warehouse_table
     partitioning = _block(table, "time_partitioning")
-    assert partitioning == {"type": "DAY", "field": PARTITION_FIELD}
+    assert partitioning == {"type": PARTITION_TYPE, "field": PARTITION_FIELD}
     assert tuple(table["clustering"]) == CLUSTER_FIELDS
     assert table["deletion_protection"] is True
 

@@ -15,7 +15,7 @@ Readers see the old rows or the new rows, never a mix and never neither.
 
 Queries take @named parameters only, always run with a job timeout, a client-side
 deadline and a bounded retry (a 5xx must not become an endless retry), in the
-configured location. The table is partitioned by day on `occurred_date` and clustered
+configured location. The table is partitioned by month on `occurred_date` and clustered
 by tenant and dataset (shared.schema).
 """
 
@@ -122,7 +122,7 @@ class BigQueryWarehouse(Warehouse):
         self._ensure_dataset()
         t = bigquery.Table(self._table_id(table), schema=self._schema())
         t.time_partitioning = bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field=schema.PARTITION_FIELD)
+            type_=schema.PARTITION_TYPE, field=schema.PARTITION_FIELD)
         t.clustering_fields = list(schema.CLUSTER_FIELDS)
         with translated(f"create table {table}"):
             self.client.create_table(t, exists_ok=True)
