@@ -60,3 +60,30 @@ resource "google_firestore_field" "ttl" {
   # Nobody queries on expires_at: no single-field index for it.
   index_config {}
 }
+
+# Security rules for the Firebase client SDKs: deny everything (firestore.rules). The
+# functions reach Firestore with IAM through the server client libraries, which rules do
+# not apply to (https://firebase.google.com/docs/firestore/security/get-started).
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project_id
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/firestore.rules")
+    }
+  }
+
+  depends_on = [google_firestore_database.main, google_project_service.enabled]
+}
+
+# The release named cloud.firestore applies to the (default) database.
+resource "google_firebaserules_release" "firestore" {
+  project      = var.project_id
+  name         = "cloud.firestore"
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
+}
