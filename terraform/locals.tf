@@ -19,8 +19,10 @@ locals {
   # Function source folders (functions/<name>/) -> packaged zip.
   function_sources = toset(["auth", "upload", "metrics", "predict"])
 
-  # Python runtime of every function; matches requires-python and the CI image.
-  runtime = "python311"
+  # Python runtime of every function (https://cloud.google.com/run/docs/runtimes/python):
+  # within pyproject's requires-python; tests/infra/test_packaging.py installs each
+  # function's package on this version (scripts/setup.sh --test finds the interpreter).
+  runtime = "python313"
 
   # Settings every function reads (shared/settings.py, prefix TIDEMARK_). Each function
   # gets these, the sets below that its code needs, and its own names (functions.tf).
