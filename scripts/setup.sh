@@ -42,6 +42,18 @@ fi
 
 if [[ $MODE == "--test" ]]; then
   bash scripts/emulators/install.sh
+  # The packaging test installs each function in a virtualenv of the runtime's Python
+  # (terraform/locals.tf `runtime`, e.g. python313 -> 3.13), found as the emulators'.
+  # shellcheck source=find_python.sh
+  source scripts/find_python.sh
+  RUNTIME=$(sed -n 's/^ *runtime *= *"python3\([0-9]*\)".*/3.\1/p' terraform/locals.tf)
+  if RUNTIME_PY=$(find_python "$RUNTIME"); then
+    mkdir -p .emulators
+    echo "$RUNTIME_PY" > .emulators/runtime-python
+  else
+    echo "setup: Python $RUNTIME (the functions' runtime) not found: pyenv install $RUNTIME" >&2
+    exit 1
+  fi
   # checkov pins many packages of its own: it lives in its own virtualenv.
   CHECKOV_VENV=.emulators/checkov/venv
   if [[ ! -x $CHECKOV_VENV/bin/checkov ]]; then

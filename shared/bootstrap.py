@@ -49,12 +49,21 @@ class Deps:
                 return FileBlobStore(self.settings.data_dir / "blobs",
                                      base_url=self.settings.base_url,
                                      signing_key=self.secrets.get("blob-signing-key"),
-                                     on_finalized=delivery_for(self))
+                                     on_finalized=delivery_for(self),
+                                     routes=self.blob_routes,
+                                     event_buckets={self.settings.uploads_bucket})
             from shared.adapters.gcp.gcs import GcsBlobStore
 
             return GcsBlobStore(project=self.settings.gcp_project or None,
                                 signing_service_account=self.settings.signing_service_account
-                                or None)
+                                or None, routes=self.blob_routes)
+
+    @property
+    def blob_routes(self) -> dict[str, str]:
+        """Object-name prefix -> the bucket holding such objects: quarantined rows go to
+        their own bucket, never the uploads bucket, whose every object triggers the
+        ingest (see GcsBlobStore)."""
+        return {"rejected/": self.settings.rejected_bucket}
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -69,7 +78,8 @@ class Deps:
 
             return BigQueryWarehouse(project=self.settings.gcp_project or None,
                                      dataset=self.settings.warehouse_dataset,
-                                     location=self.settings.bq_location)
+                                     location=self.settings.bq_location,
+                                     load_timeout_s=self.settings.warehouse_load_timeout_s)
 
     @cached_property
     def docs(self) -> DocumentStore:

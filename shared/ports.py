@@ -107,7 +107,7 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
-              timeout_s: float = 60.0) -> list[dict[str, Any]]:
+              timeout_s: float = 45.0) -> list[dict[str, Any]]:
         """Run a read query. Table names appear as `{name}` and are resolved by the
         adapter to the fully qualified table; values only as @parameters."""
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     # --- naming shared by both backends ----------------------------------------------
     uploads_bucket: str = "tidemark-uploads"
+    # Quarantined rows go to a bucket of their own: every object finalized in the
+    # uploads bucket triggers the ingest function, whatever its name.
+    rejected_bucket: str = "tidemark-rejected"
     warehouse_dataset: str = "tidemark"
     warehouse_table: str = "business_data"
 
@@ -78,6 +81,12 @@ class Settings(BaseSettings):
     max_reject_share: float = Field(default=0.20, ge=0.0, le=1.0)
     # How long an ingest may hold an upload before a redelivered event may take over.
     ingest_lease_s: int = Field(default=900, ge=10)
+    # A finalize event older than this is not ingested (nor retried) any more: its upload
+    # is marked failed instead (shared/uploads/events.py).
+    ingest_event_max_age_s: int = Field(default=3 * 3600, ge=600)
+    # The longest the ingest waits for the warehouse load; under the event function's
+    # 540 s timeout with room for staging the file first.
+    warehouse_load_timeout_s: float = Field(default=300.0, gt=0, le=540)
 
     # --- task queue (local) -----------------------------------------------------------
     task_max_attempts: int = 5

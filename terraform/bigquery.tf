@@ -19,8 +19,9 @@ resource "google_bigquery_table" "business_data" {
   schema              = file("${path.module}/../schema/business_data.json")
   deletion_protection = true
 
+  # Monthly: shared/schema.py PARTITION_TYPE says why (BigQuery's partition limits).
   time_partitioning {
-    type  = "DAY"
+    type  = "MONTH"
     field = "occurred_date"
   }
 

@@ -10,16 +10,22 @@ resource "google_firestore_database" "main" {
   depends_on = [google_project_service.enabled]
 }
 
-# Composite indexes for the queries that combine fields (a filter with an order on
-# another field, or several ordered/range fields). Collection ids are the last path
-# segment: tenants/{tid}/uploads -> "uploads". Today every query in shared/ filters on
-# one field or orders by one field, which Firestore's automatic single-field indexes
-# serve; tests/infra/test_firestore_indexes.py reads the queries in shared/ and fails
-# when one needs an index missing here. Entry shape:
-#   uploads_by_dataset = { collection = "uploads",
-#                          fields = [["dataset_id", "ASCENDING"], ["created_at", "DESCENDING"]] }
+# Composite indexes for the queries the automatic single-field indexes do not serve.
+# Collection ids are the last path segment: tenants/{tid}/uploads -> "uploads".
+# A single-field index is ordered by its field and then by the document name in the
+# same direction; the document store breaks ties by document name ascending
+# (shared/adapters/gcp/firestore.py), so a descending order needs a composite index
+# ending in __name__ ASCENDING. Which queries need one is checked against the queries
+# the emulator end-to-end tests record (tests/infra/firestore_queries.py, rules from
+# https://firebase.google.com/docs/firestore/query-data/index-overview).
 locals {
-  firestore_indexes = {}
+  firestore_indexes = {
+    # GET /api/uploads: newest first (shared/uploads/service.py list_uploads).
+    uploads_newest_first = {
+      collection = "uploads"
+      fields     = [["created_at", "DESCENDING"], ["__name__", "ASCENDING"]]
+    }
+  }
 
   # Documents that carry an `expires_at` timestamp (shared/auth/refresh.py,
   # shared/auth/ratelimit.py): Firestore deletes them once it has passed.
@@ -53,4 +59,31 @@ resource "google_firestore_field" "ttl" {
 
   # Nobody queries on expires_at: no single-field index for it.
   index_config {}
+}
+
+# Security rules for the Firebase client SDKs: deny everything (firestore.rules). The
+# functions reach Firestore with IAM through the server client libraries, which rules do
+# not apply to (https://firebase.google.com/docs/firestore/security/get-started).
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project_id
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/firestore.rules")
+    }
+  }
+
+  depends_on = [google_firestore_database.main, google_project_service.enabled]
+}
+
+# The release named cloud.firestore applies to the (default) database.
+resource "google_firebaserules_release" "firestore" {
+  project      = var.project_id
+  name         = "cloud.firestore"
+  ruleset_name = "projects/${var.project_id}/rulesets/${google_firebaserules_ruleset.firestore.name}"
+
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
 }

@@ -58,7 +58,7 @@ module "predict_http" {
 
   memory          = "1Gi"
   cpu             = "1"
-  timeout_seconds = 120
+  timeout_seconds = local.hosting_proxied_timeout_seconds
   max_instances   = var.max_instances
   concurrency     = 4
   ingress         = "ALLOW_ALL"
@@ -118,7 +118,7 @@ module "metrics_http" {
 
   memory          = "1Gi"
   cpu             = "1"
-  timeout_seconds = 60
+  timeout_seconds = local.hosting_proxied_timeout_seconds
   max_instances   = var.max_instances
   concurrency     = 8
   ingress         = "ALLOW_ALL"
@@ -149,7 +149,7 @@ module "upload_http" {
 
   memory          = "512Mi"
   cpu             = "1"
-  timeout_seconds = 60
+  timeout_seconds = local.hosting_proxied_timeout_seconds
   max_instances   = var.max_instances
   concurrency     = 16
   ingress         = "ALLOW_ALL"

@@ -19,8 +19,10 @@ locals {
   # Function source folders (functions/<name>/) -> packaged zip.
   function_sources = toset(["auth", "upload", "metrics", "predict"])
 
-  # Python runtime of every function; matches requires-python and the CI image.
-  runtime = "python311"
+  # Python runtime of every function (https://cloud.google.com/run/docs/runtimes/python):
+  # within pyproject's requires-python; tests/infra/test_packaging.py installs each
+  # function's package on this version (scripts/setup.sh --test finds the interpreter).
+  runtime = "python313"
 
   # Settings every function reads (shared/settings.py, prefix TIDEMARK_). Each function
   # gets these, the sets below that its code needs, and its own names (functions.tf).
@@ -62,17 +64,36 @@ locals {
   # For the upload function (signed URLs and ingest).
   uploads_environment = {
     TIDEMARK_UPLOADS_BUCKET          = google_storage_bucket.uploads.name
+    TIDEMARK_REJECTED_BUCKET         = google_storage_bucket.rejected.name
     TIDEMARK_SIGNING_SERVICE_ACCOUNT = google_service_account.function["upload"].email
     TIDEMARK_MAX_UPLOAD_BYTES        = tostring(2 * 1024 * 1024 * 1024)
     TIDEMARK_SIGNED_URL_TTL_S        = "900"
     TIDEMARK_MAX_REJECT_SHARE        = "0.2"
     # Longer than an ingest may run, so a redelivered event never takes over a live one.
     TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_timeout_seconds + 60)
+    # Under the function's timeout, with room to stage the file before the load.
+    TIDEMARK_WAREHOUSE_LOAD_TIMEOUT_S = tostring(local.warehouse_load_timeout_seconds)
+    # Retries of a finalize event stop this long after the upload (shared/uploads/events.py).
+    TIDEMARK_INGEST_EVENT_MAX_AGE_S = tostring(local.ingest_event_max_age_seconds)
   }
 
   # Task functions answer within the queue's dispatch deadline (and so their timeout).
   task_timeout_seconds = 600
 
-  # The longest an event-triggered function may run.
+  # The longest an event-triggered function may run: 540 s for 2nd gen event functions
+  # (https://cloud.google.com/functions/docs/configuring/timeout).
   ingest_timeout_seconds = 540
+
+  # The ingest's wait for the BigQuery load job (shared/settings.py
+  # warehouse_load_timeout_s), inside the function's timeout.
+  warehouse_load_timeout_seconds = 300
+
+  # Eventarc retries a failed delivery for up to 24 hours; the ingest stops earlier and
+  # marks the upload failed (https://cloud.google.com/functions/docs/writing/retries).
+  ingest_event_max_age_seconds = 10800 # 3 hours
+
+  # Firebase Hosting waits 60 s for a rewritten request to a function
+  # (https://firebase.google.com/docs/hosting/functions, "60-second request timeout"): the
+  # functions behind it stop first and answer with their own error.
+  hosting_proxied_timeout_seconds = 60
 }

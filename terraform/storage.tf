@@ -1,5 +1,7 @@
 # Uploaded CSVs (uploads/<tenant>/<upload_id>.csv, written by browsers through V4
-# signed URLs), intermediate ingest files (staging/) and quarantined rows (rejected/).
+# signed URLs) and intermediate ingest files (staging/). Nothing else is written here:
+# every object finalized in this bucket triggers the ingest function (quarantined rows
+# go to the rejected bucket below).
 resource "google_storage_bucket" "uploads" {
   #checkov:skip=CKV_GCP_62:Object access is recorded by Cloud Audit Logs (data access); a separate access-log bucket would only duplicate it.
   name                        = "${var.project_id}-${local.prefix}-uploads"
@@ -31,16 +33,6 @@ resource "google_storage_bucket" "uploads" {
     }
   }
 
-  lifecycle_rule {
-    condition {
-      age            = var.rejected_retention_days
-      matches_prefix = ["rejected/"]
-    }
-    action {
-      type = "Delete"
-    }
-  }
-
   # Versioning guards against an accidental overwrite or delete; old versions go after a week.
   lifecycle_rule {
     condition {
@@ -62,6 +54,42 @@ resource "google_storage_bucket" "uploads" {
   }
 
   depends_on = [google_project_service.enabled]
+}
+
+# Quarantined rows of each ingest (rejected/<tenant>/<upload_id>.csv), written by the
+# ingest and read back for the rejected-rows download (both the upload function's
+# account). A bucket of their own: a Cloud Storage trigger fires for every object
+# finalized in its bucket, and the trigger filters by bucket only
+# (https://cloud.google.com/run/docs/triggering/storage-triggers), so objects written
+# next to the uploads would each be a billed ingest invocation.
+resource "google_storage_bucket" "rejected" {
+  #checkov:skip=CKV_GCP_62:Object access is recorded by Cloud Audit Logs (data access); a separate access-log bucket would only duplicate it.
+  #checkov:skip=CKV_GCP_78:Each upload's rejected rows are rewritten whole by its ingest and deleted with it; old versions would only outlive a deleted upload.
+  name                        = "${var.project_id}-${local.prefix}-rejected"
+  location                    = upper(var.region)
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  lifecycle_rule {
+    condition {
+      age = var.rejected_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# The upload function's account writes, reads (the download) and deletes (with the
+# upload) the rejected rows: the same object role it holds on the uploads bucket.
+resource "google_storage_bucket_iam_member" "upload_rejected_objects" {
+  bucket = google_storage_bucket.rejected.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.function["upload"].email}"
 }
 
 # Packaged function sources (build/functions/<name>.zip), read by Cloud Build.

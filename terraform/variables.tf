@@ -126,7 +126,7 @@ variable "staging_retention_days" {
 }
 
 variable "rejected_retention_days" {
-  description = "Days before quarantined rows under rejected/ in the uploads bucket are deleted."
+  description = "Days before quarantined rows in the rejected bucket are deleted."
   type        = number
   default     = 30
 

@@ -81,6 +81,7 @@ def ingest_finalized(cloud_event):
     import logging
 
     from shared import errors
+    from shared.uploads import events
     from shared.uploads import service as uploads
 
     data = cloud_event.data or {}
@@ -88,11 +89,20 @@ def ingest_finalized(cloud_event):
                                                                   "generation")):
         logging.getLogger("tidemark.ingest").warning("malformed finalize event ignored")
         return
+    deps = _deps()
+    age = events.event_age_s(cloud_event.get("time"))
+    if age is not None and age > deps.settings.ingest_event_max_age_s:
+        # Retried for too long: stop, and tell the user (see shared/uploads/events.py).
+        events.give_up(deps, data["bucket"], data["name"], data["generation"], age)
+        return
     size = data.get("size")
     try:
-        outcome = uploads.ingest_object(_deps(), data["bucket"], data["name"],
-                                        data["generation"],
-                                        size=int(size) if str(size or "").isdigit() else None)
+        with events.staged_files_removed(deps, data["bucket"], data["name"],
+                                         data["generation"]):
+            outcome = uploads.ingest_object(deps, data["bucket"], data["name"],
+                                            data["generation"],
+                                            size=int(size) if str(size or "").isdigit()
+                                            else None)
     except errors.AppError as exc:
         if exc.retryable:
             raise

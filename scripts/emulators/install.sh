@@ -18,18 +18,8 @@ mkdir -p "$EMU"
 
 log() { printf '[emulators] %s\n' "$*" >&2; }
 
-find_python() {  # find_python 3.13 -> path of an interpreter of that version
-  local want="$1" cand
-  for cand in "${TIDEMARK_PYTHON_FOR_EMULATORS:-}" \
-              "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/python \
-              /root/.pyenv/versions/"$want"*/bin/python "$(command -v "python$want" || true)"; do
-    [[ -n "$cand" && -x "$cand" ]] || continue
-    if "$cand" -c "import sys; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '$want' else 1)" \
-         2>/dev/null
-    then echo "$cand"; return 0; fi
-  done
-  return 1
-}
+# shellcheck source=../find_python.sh
+source "$HERE/../find_python.sh"
 
 make_venv() {  # make_venv NAME PYVERSION REQUIREMENTS
   local name="$1" pyv="$2" req="$3" venv="$EMU/$1" stamp

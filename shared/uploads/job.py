@@ -36,7 +36,9 @@ log = logging.getLogger("tidemark.ingest")
 _PROGRESS_STEP = 0.05
 
 
-def _staging_dir(deps) -> Path:
+def staging_dir(deps) -> Path:
+    """Where a run stages its Parquet and rejected rows: the data directory locally, the
+    instance's temporary directory (memory, on Cloud Run functions) on GCP."""
     if deps.local:
         return Path(deps.settings.data_dir) / "staging"
     return Path(tempfile.gettempdir()) / "tidemark-staging"
@@ -144,7 +146,7 @@ def _run(deps, run: IngestRun) -> dict[str, Any]:
         return claims.fail(deps, run, _failure(IngestFailed(
             "the object exceeds the upload size limit", code="upload_too_large")))
     staged: Staged | None = None
-    workdir = _staging_dir(deps)
+    workdir = staging_dir(deps)
     try:
         staged = stage(lambda: deps.blobs.open(run.bucket, run.name, generation=generation),
                        opts, workdir, size=info.size, progress=_ProgressWriter(deps, run),

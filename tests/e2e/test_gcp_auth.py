@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from tests.infra.firestore_queries import QueryRecorder, assert_indexed
 from tests.support import emulators
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -16,7 +17,13 @@ PASSWORD = "a long enough passphrase 42"
 
 
 @pytest.fixture
-def auth_client(request, tmp_path, function_client):
+def queries():
+    """Every Firestore query the run issues, to check against the declared indexes."""
+    return QueryRecorder()
+
+
+@pytest.fixture
+def auth_client(request, tmp_path, function_client, queries):
     from shared.adapters.gcp.firestore import FirestoreDocumentStore
     from shared.adapters.gcp.secret_manager import SecretManagerStore
     from shared.auth import keys
@@ -28,7 +35,8 @@ def auth_client(request, tmp_path, function_client):
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT,
                         data_dir=tmp_path / "data")
     deps = Deps(settings,
-                docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
+                docs=FirestoreDocumentStore(
+                    client=queries.client(emulators.firestore_client(firestore))),
                 secrets=SecretManagerStore(emulators.PROJECT,
                                            client=emulators.FakeSecretManagerClient()))
     keys.ensure_in_store(deps.secrets)
@@ -42,7 +50,7 @@ def bearer(session: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {session['access_token']}"}
 
 
-def test_accounts_tokens_and_roles_work_on_firestore(auth_client):
+def test_accounts_tokens_and_roles_work_on_firestore(auth_client, queries):
     client, deps = auth_client
     email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
     reg = client.post("/api/auth/register", json={
@@ -87,3 +95,4 @@ def test_accounts_tokens_and_roles_work_on_firestore(auth_client):
     assert {"login.succeeded", "login.failed", "user.disabled"} <= actions, actions
     assert client.post("/api/auth/logout", json={
         "refresh_token": login.get_json()["refresh_token"]}).status_code == 204
+    assert_indexed(queries)

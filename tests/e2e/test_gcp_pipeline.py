@@ -23,6 +23,7 @@ from decimal import Decimal
 import pytest
 import requests
 
+from tests.infra.firestore_queries import QueryRecorder, assert_indexed
 from tests.support import emulators
 from tests.support.cloud_tasks import deliver_task, queued_task
 from tests.support.environment import ROOT
@@ -49,10 +50,16 @@ def events(request):
 
 
 @pytest.fixture
-def gcp_deps(events, request, tmp_path, function_client):
+def queries():
+    """Every Firestore query the run issues, to check against the declared indexes."""
+    return QueryRecorder()
+
+
+@pytest.fixture
+def gcp_deps(events, request, tmp_path, function_client, queries):
     """A Deps on the gcp adapters, each on its emulator, installed as get_deps() (inside
     the local one function_client's fixture installs), with JWT keys in the fake
-    Secret Manager."""
+    Secret Manager and the Firestore client wrapped by the query recorder."""
     from shared.adapters.gcp.bigquery import BigQueryWarehouse
     from shared.adapters.gcp.cloud_tasks import CloudTasksQueue
     from shared.adapters.gcp.firestore import FirestoreDocumentStore
@@ -76,7 +83,8 @@ def gcp_deps(events, request, tmp_path, function_client):
         settings,
         blobs=GcsBlobStore(client=events["storage"],
                            signing_credentials=emulators.signing_credentials()),
-        docs=FirestoreDocumentStore(client=emulators.firestore_client(firestore)),
+        docs=FirestoreDocumentStore(
+            client=queries.client(emulators.firestore_client(firestore))),
         warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset=DATASET_BQ,
                                     client=bq_client),
         tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
@@ -127,7 +135,7 @@ def csv_truth() -> dict:
 # ------------------------------------------------------------------ the pipeline
 
 
-def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_client):
+def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_client, queries):
     from shared.uploads import service as uploads
 
     truth = csv_truth()
@@ -160,6 +168,11 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     ds_doc = gcp_deps.docs.get(f"tenants/{tenant}/datasets", dataset)
     assert ds_doc.data["version"] == 1
     assert ds_doc.data["row_count"] == truth["lines"]
+
+    # The uploads list (newest first) shows it.
+    listed = function_client("upload", "upload_http").get("/api/uploads", headers=auth)
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert [u["id"] for u in listed.get_json()["items"]] == [upload["id"]]
 
     # The rows in BigQuery agree with the file.
     [stored] = gcp_deps.warehouse.query(
@@ -262,3 +275,6 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     assert again["result"]["status"] == "unchanged"
     assert gcp_deps.docs.get(f"tenants/{tenant}/snapshots", dataset).version == snap.version
     queued_task(gcp_deps, "forecast", f"forecast-{tenant}-{dataset}-v1")
+
+    # Firestore in production refuses a query no index serves; the emulator does not.
+    assert_indexed(queries)

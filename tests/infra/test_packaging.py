@@ -194,14 +194,58 @@ def test_cli_rejects_an_unknown_function(tmp_path):
     assert "unknown function" in result.stderr
 
 
+def runtime_version() -> str:
+    """The functions' Python version, from terraform's runtime (python313 -> 3.13)."""
+    from tests.infra.terraform_config import load
+
+    runtime = load().locals["runtime"]
+    assert runtime.startswith("python3"), runtime
+    return f"3.{runtime.removeprefix('python3')}"
+
+
+def runtime_python() -> str | None:
+    """An interpreter of the runtime's version: $TIDEMARK_PYTHON_3XX, the one
+    scripts/setup.sh --test recorded, pyenv's, python3.XX on the PATH, or this one."""
+    want = runtime_version()
+    candidates = [os.environ.get(f"TIDEMARK_PYTHON_{want.replace('.', '')}", "")]
+    recorded = ROOT / ".emulators" / "runtime-python"
+    if recorded.is_file():
+        candidates.append(recorded.read_text().strip())
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += [str(p / "bin" / "python") for p in sorted(pyenv.glob(f"{want}*"))]
+    candidates += [shutil.which(f"python{want}") or "", sys.executable]
+    for cand in filter(None, candidates):
+        try:
+            got = subprocess.run([cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30)
+        except OSError:
+            continue
+        if got.returncode == 0 and got.stdout.strip() == want:
+            return cand
+    return None
+
+
+def test_the_runtime_is_one_the_project_supports():
+    from packaging.specifiers import SpecifierSet
+
+    assert runtime_version() in SpecifierSet(PROJECT["requires-python"])
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_package_imports_in_a_clean_virtualenv(built, tmp_path, name):
-    """Only requirements.txt is installed: main.py must import, expose its entry points,
-    and (for auth) not pull in the heavy libraries."""
+    """Only requirements.txt is installed, on the runtime's Python version: main.py must
+    import, expose its entry points, and (for auth) not pull in the heavy libraries."""
+    python = runtime_python()
+    if python is None:
+        message = (f"no Python {runtime_version()} (the functions' runtime) here: "
+                   "run scripts/setup.sh --test")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     requirements = str(built / name / "requirements.txt")

@@ -88,7 +88,7 @@ def test_every_function_source_is_packaged_and_uploaded():
 
 @pytest.mark.parametrize("ep", ENTRY_POINTS, ids=_ids)
 def test_runtime_is_a_supported_python(ep):
-    assert resolve_local(CFG, _call(ep)["runtime"]) in {"python311", "python312"}
+    assert resolve_local(CFG, _call(ep)["runtime"]) in {"python311", "python312", "python313"}
 
 
 @pytest.mark.parametrize("ep", ENTRY_POINTS, ids=_ids)
@@ -224,3 +224,5 @@ def test_module_merges_the_environment_as_the_tests_assume():
     assert build["entry_point"] == "${var.entry_point}"
     runtime_rule = MODULE_CFG.variables["runtime"]["validation"][0]["condition"]
     assert "python311" in runtime_rule and "python312" in runtime_rule
+    # The runtime the root module deploys passes the module's validation.
+    assert f'"{CFG.locals["runtime"]}"' in runtime_rule

@@ -45,6 +45,7 @@ EXPECTED = {
              ("roles/secretmanager.secretAccessor", SIGNING)},
     # upload (+ ingest): Storage + BigQuery + Firestore + Cloud Tasks + signBlob on itself.
     "upload": {("roles/storage.objectUser", UPLOADS),
+               ("roles/storage.objectUser", "google_storage_bucket.rejected"),
                ("roles/bigquery.jobUser", "project"),
                ("roles/bigquery.dataEditor", DATASET),
                ("roles/datastore.user", "project"),

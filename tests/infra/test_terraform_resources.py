@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shared.schema import CLUSTER_FIELDS, PARTITION_FIELD
+from shared.schema import CLUSTER_FIELDS, PARTITION_FIELD, PARTITION_TYPE
 from shared.settings import Settings
 from tests.infra.terraform_config import ROOT, load
 
@@ -67,7 +67,20 @@ def test_uploads_bucket_is_private_versioned_and_cleans_up():
         if _block(rule, "action")["type"] == "Delete" and "matches_prefix" in cond:
             assert "age" in cond
             prefixes.update(cond["matches_prefix"])
-    assert prefixes == {"staging/", "rejected/"}
+    assert prefixes == {"staging/"}
+
+
+def test_rejected_rows_have_a_private_bucket_of_their_own_that_cleans_up():
+    bucket = CFG.resources[("google_storage_bucket", "rejected")]
+    assert bucket["name"] != CFG.resources[("google_storage_bucket", "uploads")]["name"]
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    [rule] = bucket["lifecycle_rule"]
+    assert _block(rule, "action")["type"] == "Delete"
+    assert _block(rule, "condition")["age"] == "${var.rejected_retention_days}"
+    # The upload function reads it from its environment.
+    assert CFG.locals["uploads_environment"]["TIDEMARK_REJECTED_BUCKET"] == \
+        "${google_storage_bucket.rejected.name}"
 
 
 def test_uploads_cors_allows_put_from_the_hosting_origin_only():
@@ -92,7 +105,7 @@ def test_business_data_table_follows_the_schema_source_of_truth():
     assert (ROOT / "schema" / "business_data.json").is_file()
     assert table["table_id"] == Settings().warehouse_table
     partitioning = _block(table, "time_partitioning")
-    assert partitioning == {"type": "DAY", "field": PARTITION_FIELD}
+    assert partitioning == {"type": PARTITION_TYPE, "field": PARTITION_FIELD}
     assert tuple(table["clustering"]) == CLUSTER_FIELDS
     assert table["deletion_protection"] is True
 

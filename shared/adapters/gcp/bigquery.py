@@ -15,7 +15,7 @@ Readers see the old rows or the new rows, never a mix and never neither.
 
 Queries take @named parameters only, always run with a job timeout, a client-side
 deadline and a bounded retry (a 5xx must not become an endless retry), in the
-configured location. The table is partitioned by day on `occurred_date` and clustered
+configured location. The table is partitioned by month on `occurred_date` and clustered
 by tenant and dataset (shared.schema).
 """
 
@@ -128,7 +128,7 @@ class BigQueryWarehouse(Warehouse):
         self._check_dataset()
         t = bigquery.Table(self._table_id(table), schema=self._schema())
         t.time_partitioning = bigquery.TimePartitioning(
-            type_=bigquery.TimePartitioningType.DAY, field=schema.PARTITION_FIELD)
+            type_=schema.PARTITION_TYPE, field=schema.PARTITION_FIELD)
         t.clustering_fields = list(schema.CLUSTER_FIELDS)
         with translated(f"create table {table}"):
             self.client.create_table(t, exists_ok=True)
@@ -294,7 +294,7 @@ class BigQueryWarehouse(Warehouse):
     # ------------------------------------------------------------------ queries
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
-              timeout_s: float = 60.0) -> list[dict[str, Any]]:
+              timeout_s: float = 45.0) -> list[dict[str, Any]]:
         from google.cloud import bigquery
         from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 

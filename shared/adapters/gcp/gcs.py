@@ -57,11 +57,20 @@ class _Positioned:
 
 class GcsBlobStore(BlobStore):
     def __init__(self, project: str | None = None, signing_service_account: str | None = None,
-                 *, client: Any = None, signing_credentials: Any = None) -> None:
+                 *, client: Any = None, signing_credentials: Any = None,
+                 routes: Mapping[str, str] | None = None) -> None:
         """`client` (a storage.Client) and `signing_credentials` (google.auth credentials
-        able to sign) are injectable for emulators and tests."""
+        able to sign) are injectable for emulators and tests.
+
+        `routes` maps an object-name prefix to the bucket that holds such objects,
+        whatever bucket the caller names: quarantined rows (`rejected/`) live outside the
+        uploads bucket, because a Cloud Storage trigger fires for every object finalized
+        in its bucket, whatever its name
+        (https://cloud.google.com/run/docs/triggering/storage-triggers), and each would
+        be a billed ingest invocation."""
         self.project = project
         self.signing_service_account = signing_service_account
+        self._routes = dict(routes or {})
 
         def build() -> Any:
             from google.cloud import storage
@@ -89,12 +98,20 @@ class GcsBlobStore(BlobStore):
                 or name in (".", ".."):
             raise errors.InvalidInput(f"invalid object name {name!r}")
 
+    def _bucket(self, bucket: str, name: str) -> str:
+        """The bucket that holds `name` (see `routes`)."""
+        for prefix, routed in self._routes.items():
+            if name.startswith(prefix):
+                return routed
+        return bucket
+
     # ------------------------------------------------------------------ BlobStore
 
     def put(self, bucket: str, name: str, data: bytes | BinaryIO, *,
             content_type: str | None = None, if_generation_match: str | None = None,
             metadata: Mapping[str, str] | None = None) -> BlobInfo:
         self._check(bucket, name)
+        bucket = self._bucket(bucket, name)
         blob = self.client.bucket(bucket).blob(name, chunk_size=_UPLOAD_CHUNK)
         if metadata:
             blob.metadata = dict(metadata)
@@ -112,6 +129,7 @@ class GcsBlobStore(BlobStore):
 
     def open(self, bucket: str, name: str, *, generation: str | None = None) -> BinaryIO:
         self._check(bucket, name)
+        bucket = self._bucket(bucket, name)
         b = self.client.bucket(bucket)
         with translated(f"open gs://{bucket}/{name}"):
             blob = b.blob(name, generation=int(generation) if generation else None)
@@ -122,18 +140,21 @@ class GcsBlobStore(BlobStore):
 
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
         self._check(bucket, name)
+        bucket = self._bucket(bucket, name)
         with translated(f"stat gs://{bucket}/{name}"):
             blob = self.client.bucket(bucket).get_blob(name)
         return None if blob is None else self._info(blob)
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
         # GCS lists in lexicographic (UTF-8 byte) order of names, page by page.
+        bucket = self._bucket(bucket, prefix) if prefix else bucket
         with translated(f"list gs://{bucket}/{prefix}"):
             for blob in self.client.list_blobs(bucket, prefix=prefix or None):
                 yield self._info(blob)
 
     def delete(self, bucket: str, name: str) -> bool:
         self._check(bucket, name)
+        bucket = self._bucket(bucket, name)
         try:
             with translated(f"delete gs://{bucket}/{name}"):
                 self.client.bucket(bucket).blob(name).delete()
@@ -145,6 +166,7 @@ class GcsBlobStore(BlobStore):
                           max_bytes: int, min_bytes: int = 1,
                           expires_in_s: int = 900) -> SignedUpload:
         self._check(bucket, name)
+        bucket = self._bucket(bucket, name)
         if not content_type or "\n" in content_type:
             raise errors.InvalidInput("content_type is required")
         if min_bytes < 0 or max_bytes < min_bytes:

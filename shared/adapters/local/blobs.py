@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,15 +35,30 @@ _Q = "X-Tidemark-"
 
 class FileBlobStore(BlobStore):
     def __init__(self, root: Path, *, base_url: str, signing_key: bytes,
-                 on_finalized: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_finalized: Callable[[dict[str, Any]], None] | None = None,
+                 routes: Mapping[str, str] | None = None,
+                 event_buckets: Collection[str] | None = None) -> None:
+        """`routes` maps an object-name prefix to the bucket that holds such objects,
+        whatever bucket the caller names (as GcsBlobStore does: quarantined rows live
+        outside the uploads bucket). `on_finalized` is called for objects finalized in
+        `event_buckets` only (all buckets when None), as a Cloud Storage trigger fires
+        for the one bucket it names."""
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self._key = signing_key
         self._on_finalized = on_finalized
+        self._routes = dict(routes or {})
+        self._event_buckets = None if event_buckets is None else frozenset(event_buckets)
         self._lock = threading.Lock()
         self.root.mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ paths
+    def _bucket(self, bucket: str, name: str) -> str:
+        for prefix, routed in self._routes.items():
+            if name.startswith(prefix):
+                return routed
+        return bucket
+
     def _paths(self, bucket: str, name: str) -> tuple[Path, Path]:
         _check_bucket(bucket)
         _check_name(name)
@@ -77,6 +92,7 @@ class FileBlobStore(BlobStore):
     def put(self, bucket: str, name: str, data: bytes | BinaryIO, *,
             content_type: str | None = None, if_generation_match: str | None = None,
             metadata: Mapping[str, str] | None = None) -> BlobInfo:
+        bucket = self._bucket(bucket, name)
         obj, _ = self._paths(bucket, name)
         obj.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=obj.parent, prefix=".upload-")
@@ -117,12 +133,13 @@ class FileBlobStore(BlobStore):
             mtmp.write_text(json.dumps(m))
             os.replace(mtmp, meta)
         info = self._info(m)
-        if self._on_finalized:
+        if self._on_finalized and (self._event_buckets is None
+                                   or bucket in self._event_buckets):
             self._on_finalized(finalize_event(info))
         return info
 
     def open(self, bucket: str, name: str, *, generation: str | None = None) -> BinaryIO:
-        obj, meta = self._paths(bucket, name)
+        obj, meta = self._paths(self._bucket(bucket, name), name)
         m = self._read_meta(meta)
         if m is None or (generation is not None and m["generation"] != str(generation)):
             raise errors.NotFound(f"object {bucket}/{name} not found")
@@ -132,11 +149,12 @@ class FileBlobStore(BlobStore):
             raise errors.NotFound(f"object {bucket}/{name} not found") from None
 
     def stat(self, bucket: str, name: str) -> BlobInfo | None:
-        _, meta = self._paths(bucket, name)
+        _, meta = self._paths(self._bucket(bucket, name), name)
         m = self._read_meta(meta)
         return self._info(m) if m else None
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[BlobInfo]:
+        bucket = self._bucket(bucket, prefix) if prefix else bucket
         _check_bucket(bucket)
         base = self.root / bucket / "meta"
         if not base.is_dir():
@@ -154,7 +172,7 @@ class FileBlobStore(BlobStore):
                 yield info
 
     def delete(self, bucket: str, name: str) -> bool:
-        obj, meta = self._paths(bucket, name)
+        obj, meta = self._paths(self._bucket(bucket, name), name)
         with self._locked():
             existed = meta.exists()
             for p in (meta, obj):
@@ -170,6 +188,7 @@ class FileBlobStore(BlobStore):
     def signed_upload_url(self, bucket: str, name: str, *, content_type: str,
                           max_bytes: int, min_bytes: int = 1,
                           expires_in_s: int = 900) -> SignedUpload:
+        bucket = self._bucket(bucket, name)
         self._paths(bucket, name)
         if not 0 < expires_in_s <= 7 * 24 * 3600:
             raise errors.InvalidInput("expiry must be between 1 s and 7 days")

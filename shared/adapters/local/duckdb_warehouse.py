@@ -295,7 +295,7 @@ class DuckDbWarehouse(Warehouse):
     # -- queries ---------------------------------------------------------------------------
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *,
-              timeout_s: float = 60.0) -> list[dict[str, Any]]:
+              timeout_s: float = 45.0) -> list[dict[str, Any]]:
         text = substitute_tables(sql, self._resolve)
         compiled = transpile(text)
         if not compiled.read_only:

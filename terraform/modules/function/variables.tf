@@ -18,11 +18,12 @@ variable "region" {
 }
 
 variable "runtime" {
-  type = string
+  description = "Python runtime ID; the project supports 3.11 (requires-python) and later, as Cloud Run functions offers them GA (https://cloud.google.com/run/docs/runtimes/python)."
+  type        = string
 
   validation {
-    condition     = contains(["python311", "python312"], var.runtime)
-    error_message = "runtime must be python311 or python312."
+    condition     = contains(["python311", "python312", "python313"], var.runtime)
+    error_message = "runtime must be python311, python312 or python313."
   }
 }
 
