@@ -15,7 +15,8 @@ from typing import Any
 
 from shared import errors
 from shared.auth import audit, passwords, ratelimit, refresh
-from shared.auth.validation import Fields, email_key, valid_id
+from shared.auth.models import LoginRequest, RefreshRequest, RegisterRequest
+from shared.auth.validation import email_key, valid_id
 
 log = logging.getLogger("tidemark.auth")
 
@@ -62,16 +63,8 @@ def session(deps, *, user_id: str, tenant_id: str, role: str, email: str,
 
 def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
     """A new tenant and its first admin, signed in."""
-    f = Fields(body, {"email", "password", "tenant_name", "name"})
-    email = f.email()
-    password = f.password()
-    tenant_name = f.string("tenant_name", max_len=100)
-    name = f.string("name", required=False, max_len=100)
-    if password is not None:
-        for problem in passwords.policy_problems(password, email or ""):
-            f.add("password", problem)
-    f.done()
-    assert email and password and tenant_name
+    req = RegisterRequest.parse(body)
+    email, password, tenant_name, name = req.email, req.password, req.tenant_name, req.name
     ratelimit.hit(deps.docs, ratelimit.limits()["register-ip"], ip)
 
     password_hash = passwords.hash_password(password)
@@ -128,10 +121,8 @@ def find_user(deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
 def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
     """Email + password -> tokens. Unknown email, wrong password and an unfinished
     invite all take the same time and give the same answer."""
-    f = Fields(body, {"email", "password"})
-    email = f.email()
-    password = f.password()
-    f.done()
+    req = LoginRequest.parse(body)
+    email, password = req.email, req.password
     assert email and password is not None
     limits = ratelimit.limits()
     ratelimit.hit(deps.docs, limits["login-ip"], ip)
@@ -170,9 +161,7 @@ def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
 # -------------------------------------------------------------------- refresh/logout
 
 def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
-    f = Fields(body, {"refresh_token"})
-    token = f.string("refresh_token", max_len=200)
-    f.done()
+    token = RefreshRequest.parse(body).refresh_token
     assert token is not None
     try:
         new_token, rec = refresh.rotate(deps.docs, token, ttl_s=deps.settings.refresh_token_ttl_s)
@@ -198,9 +187,7 @@ def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
 
 def logout(deps, body: dict[str, Any]) -> None:
     """Revoke the token's family. Unknown tokens are accepted silently (idempotent)."""
-    f = Fields(body, {"refresh_token"})
-    token = f.string("refresh_token", max_len=200)
-    f.done()
+    token = RefreshRequest.parse(body).refresh_token
     rec = refresh.lookup(deps.docs, token or "")
     if rec is not None:
         refresh.revoke_family(deps.docs, rec.family_id)
