@@ -106,6 +106,14 @@ def test_document_is_3_1_every_operation_has_responses_and_every_reference_resol
         assert top == "components" and name in SPEC["components"][section], ref
 
 
+def test_the_upload_mapping_roles_are_the_ingest_roles():
+    from shared.ingest.mapping import MAPPABLE
+
+    mapping = SPEC["components"]["schemas"]["UploadCreateRequest"]["properties"]["mapping"]
+    options = [o for o in mapping["anyOf"] if o.get("type") == "object"]
+    assert options[0]["propertyNames"]["enum"] == list(MAPPABLE)
+
+
 def test_validation_errors_are_described_with_the_error_schema():
     error = SPEC["components"]["schemas"]["ErrorDetail"]
     assert set(error["required"]) == {"code", "message", "details"}
