@@ -11,15 +11,9 @@ from shared.auth import models as m
 from shared.bootstrap import get_deps
 from shared.web.http import Router
 
-router = Router("auth", deps=get_deps, health_path="/api/auth/health")
+router = Router("auth", deps=get_deps, health_path="/api/auth/health", max_body=64 * 1024)
 LIMITED = {429: "Too many attempts (code rate_limited; details.limit, details.retry_after_s)"}
 USER_ID = {"user_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
-
-
-def _body(request):
-    from shared.web.http import read_json
-
-    return read_json(request, max_bytes=64 * 1024)
 
 
 def _ip(request):
@@ -31,11 +25,11 @@ def _ip(request):
 @router.route("/api/auth/register", methods=["POST"], request=m.RegisterRequest,
               responses={201: m.AuthSession},
               errors={409: "The email is already registered (code email_taken)", **LIMITED})
-def register(request, deps):
+def register(request, deps, body):
     """Create a tenant and its first admin, and sign that admin in"""
     from shared.auth import service
 
-    return service.register(deps, _body(request), ip=_ip(request)), 201
+    return service.register(deps, body, ip=_ip(request)), 201
 
 
 @router.route("/api/auth/login", methods=["POST"], request=m.LoginRequest,
@@ -44,37 +38,37 @@ def register(request, deps):
                            "(code invalid_credentials)",
                       403: "The password is right but the account is disabled "
                            "(code account_disabled)", **LIMITED})
-def login(request, deps):
+def login(request, deps, body):
     """Exchange email and password for a session
 
     Unknown emails, wrong passwords and unaccepted invites all answer the same 401 in
     the same time. Limited per client address and per account (failures)."""
     from shared.auth import service
 
-    return service.login(deps, _body(request), ip=_ip(request))
+    return service.login(deps, body, ip=_ip(request))
 
 
 @router.route("/api/auth/refresh", methods=["POST"], request=m.RefreshRequest,
               responses={200: m.AuthRefreshed},
               errors={401: "Invalid, expired or reused refresh token (codes "
                            "invalid_refresh_token, refresh_token_reused)"})
-def refresh(request, deps):
+def refresh(request, deps, body):
     """Rotate a refresh token into a new access token and refresh token
 
     The presented refresh token is spent. Presenting a spent token again revokes every
     token of its family (code refresh_token_reused)."""
     from shared.auth import service
 
-    return service.refresh_session(deps, _body(request), ip=_ip(request))
+    return service.refresh_session(deps, body, ip=_ip(request))
 
 
 @router.route("/api/auth/logout", methods=["POST"], request=m.RefreshRequest,
               responses={204: None})
-def logout(request, deps):
+def logout(request, deps, body):
     """Revoke a refresh token and its family (idempotent; unknown tokens answer 204)"""
     from shared.auth import service
 
-    service.logout(deps, _body(request))
+    service.logout(deps, body)
     return None, 204
 
 
@@ -98,7 +92,7 @@ def list_users(request, deps, principal):
 @router.route("/api/auth/users", methods=["POST"], role="admin", request=m.CreateUserRequest,
               responses={201: m.AuthCreatedUser},
               errors={409: "The email is already registered (code email_taken)"})
-def create_user(request, deps, principal):
+def create_user(request, deps, principal, body):
     """Create a user in the caller's tenant, or invite one (admin)
 
     With a password the user is active at once. Without one the user is invited: the
@@ -106,32 +100,32 @@ def create_user(request, deps, principal):
     POST /api/auth/invites/accept. The email is reserved either way."""
     from shared.auth import users
 
-    return users.create_user(deps, principal, _body(request), ip=_ip(request)), 201
+    return users.create_user(deps, principal, body, ip=_ip(request)), 201
 
 
 @router.route("/api/auth/users/<user_id>", methods=["PATCH"], role="admin",
               request=m.UpdateUserRequest, responses={200: m.AuthUpdatedUser}, params=USER_ID,
               errors={404: "No such user in the caller's tenant (code user_not_found)",
                       409: "The change would leave no active admin (code last_admin)"})
-def update_user(request, deps, principal, user_id):
+def update_user(request, deps, principal, user_id, body):
     """Change a user's role and/or disable or re-enable them (admin)
 
     Disabling revokes the user's refresh tokens and makes their access tokens fail at
     once. A tenant always keeps one active admin (409 last_admin)."""
     from shared.auth import users
 
-    return users.update_user(deps, principal, user_id, _body(request), ip=_ip(request))
+    return users.update_user(deps, principal, user_id, body, ip=_ip(request))
 
 
 @router.route("/api/auth/invites/accept", methods=["POST"], request=m.AcceptInviteRequest,
               responses={200: m.AuthSession},
               errors={400: "Malformed body, weak password, or an invalid, used or expired "
                            "invite (code invalid_invite)", **LIMITED})
-def accept_invite(request, deps):
+def accept_invite(request, deps, body):
     """Redeem an invite token by choosing a password; signs the user in"""
     from shared.auth import users
 
-    return users.accept_invite(deps, _body(request), ip=_ip(request))
+    return users.accept_invite(deps, body, ip=_ip(request))
 
 
 @router.route("/api/auth/jwks.json", methods=["GET"], responses={200: m.AuthJwks})

@@ -11,7 +11,7 @@ import functions_framework  # noqa: E402
 
 from shared.bootstrap import get_deps  # noqa: E402
 from shared.uploads import models as m  # noqa: E402
-from shared.web.http import Router, read_json  # noqa: E402
+from shared.web.http import Router  # noqa: E402
 
 router = Router("upload", deps=get_deps, health_path="/api/uploads/health", tag="uploads")
 UPLOAD_ID = {"upload_id": {"type": "string", "pattern": "^up_[0-9a-f]{32}$"}}
@@ -21,7 +21,7 @@ NOT_FOUND = {404: "No such upload in the caller's tenant (code upload_not_found)
 @router.route("/api/uploads", methods=["POST"], role="analyst", request=m.UploadCreateRequest,
               responses={201: m.UploadCreated},
               errors={413: "The declared file size exceeds the limit (code upload_too_large)"})
-def create(request, deps, principal):
+def create(request, deps, principal, body):
     """Start an upload; returns a signed PUT URL for the file
 
     Creates a pending upload (and its dataset on first use of the name) and a signed URL
@@ -30,7 +30,7 @@ def create(request, deps, principal):
     headers before expires_at. Ingestion starts when the object lands."""
     from shared.uploads import service
 
-    return service.create_upload(deps, principal, read_json(request)), 201
+    return service.create_upload(deps, principal, body), 201
 
 
 @router.route("/api/uploads", methods=["GET"], role="viewer", query=m.UploadListQuery,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ def session(deps, *, user_id: str, tenant_id: str, role: str, email: str,
 
 # ------------------------------------------------------------------------- register
 
-def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def register(deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """A new tenant and its first admin, signed in."""
     req = RegisterRequest.parse(body)
     email, password, tenant_name, name = req.email, req.password, req.tenant_name, req.name
@@ -118,7 +119,7 @@ def find_user(deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
     return (tid, uid, user.data) if user is not None else None
 
 
-def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def login(deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """Email + password -> tokens. Unknown email, wrong password and an unfinished
     invite all take the same time and give the same answer."""
     req = LoginRequest.parse(body)
@@ -160,7 +161,7 @@ def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
 
 # -------------------------------------------------------------------- refresh/logout
 
-def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def refresh_session(deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     token = RefreshRequest.parse(body).refresh_token
     assert token is not None
     try:
@@ -185,7 +186,7 @@ def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
             "user": public_user(rec.user_id, rec.tenant_id, user.data)}
 
 
-def logout(deps, body: dict[str, Any]) -> None:
+def logout(deps, body: RefreshRequest | Mapping[str, Any]) -> None:
     """Revoke the token's family. Unknown tokens are accepted silently (idempotent)."""
     token = RefreshRequest.parse(body).refresh_token
     rec = refresh.lookup(deps.docs, token or "")

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,7 +52,8 @@ def list_users(deps, principal) -> dict[str, Any]:
     return {"users": users}
 
 
-def create_user(deps, principal, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def create_user(deps, principal, body: CreateUserRequest | Mapping[str, Any], *,
+                ip: str) -> dict[str, Any]:
     """With a password: an active user. Without: an invited user and a one-time token
     the admin passes on; the email is reserved at once either way."""
     req = CreateUserRequest.parse(body)
@@ -91,7 +93,8 @@ def create_user(deps, principal, body: dict[str, Any], *, ip: str) -> dict[str, 
     return out
 
 
-def accept_invite(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def accept_invite(deps, body: AcceptInviteRequest | Mapping[str, Any], *,
+                  ip: str) -> dict[str, Any]:
     """Set the password of an invited user (once) and sign them in."""
     req = AcceptInviteRequest.parse(body)
     token, password = req.token, req.password
@@ -138,7 +141,8 @@ def _invite_matches(data: dict[str, Any], secret: str) -> bool:
     return hmac.compare_digest(stored, _hash(secret))
 
 
-def update_user(deps, principal, user_id: str, body: dict[str, Any], *,
+def update_user(deps, principal, user_id: str,
+                body: UpdateUserRequest | Mapping[str, Any], *,
                 ip: str) -> dict[str, Any]:
     """Change role and/or disable; never leaves the tenant without an active admin."""
     from shared.auth import refresh

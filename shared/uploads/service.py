@@ -24,6 +24,7 @@ from shared.uploads.job import (
     object_name,
     rejected_name,
 )
+from shared.uploads.models import UploadCreateRequest
 from shared.web.authz import Principal
 
 __all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
@@ -46,11 +47,9 @@ def dataset_id_for(name: str) -> str:
     return "ds_" + hashlib.sha256(" ".join(name.lower().split()).encode()).hexdigest()[:20]
 
 
-def _validate(body: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     """The create body, checked by its model (every bad field named in one 400), then
     the size limit (413), which depends on this deployment's settings."""
-    from shared.uploads.models import UploadCreateRequest
-
     req = UploadCreateRequest.parse(body)
     if req.size_bytes > max_bytes:
         raise errors.TooLarge(f"the file is larger than the {max_bytes}-byte limit",
@@ -78,7 +77,8 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-def create_upload(deps, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+def create_upload(deps, principal: Principal,
+                  body: UploadCreateRequest | Mapping[str, Any]) -> dict[str, Any]:
     """A pending upload and the signed PUT that lets the client send the file."""
     settings = deps.settings
     req = _validate(body, settings.max_upload_bytes)

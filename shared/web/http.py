@@ -129,16 +129,19 @@ class Route:
 
 class Router:
     """Routes of one function. Handlers take (request, deps=..., **path_args), plus
-    `principal=` when the route has a `role`, and return a JSON-able value (a pydantic
+    `principal=` when the route has a `role` and `body=` (the validated `request`
+    model) when it has one, and return a JSON-able value (a pydantic
     model included), (value, status), (value, status, headers) or a Response.
     `deps` is the zero-argument provider of the composition root, called per request so
     that nothing is built at import time. Path converters: werkzeug's, plus `rid`."""
 
     def __init__(self, function: str, *, deps: Callable[[], Any],
-                 health_path: str | None = None, tag: str | None = None) -> None:
+                 health_path: str | None = None, tag: str | None = None,
+                 max_body: int | None = None) -> None:
         self.function = function
         self.tag = tag or function
         self._deps = deps
+        self._max_body = max_body  # None: settings.max_request_bytes
         self._rules: list[Rule] = []
         self._handlers: dict[str, Route] = {}
         self._map: Map | None = None
@@ -202,6 +205,10 @@ class Router:
                 from shared.web.authz import authenticate
 
                 args["principal"] = authenticate(request, deps, role=route.role)
+            if route.request is not None:
+                # Authenticated first: an anonymous caller learns nothing about bodies.
+                raw = read_json(request, max_bytes=self._max_body)
+                args["body"] = route.request.parse(raw)
             return route.handler(request, deps=deps, **args)
         return handle(self.function, request, run)
 
