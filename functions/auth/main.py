@@ -1,26 +1,19 @@
 """The auth function: accounts, tenants, roles and tokens under /api/auth/.
 
-Each handler parses the request, calls shared.auth.service / shared.auth.users and
-returns JSON; routing and the error -> HTTP mapping are shared.web.http's.
+Each route declares its contract (role, body and answer models; the OpenAPI document
+is generated from them) and calls shared.auth.service / shared.auth.users; routing,
+authentication and the error -> HTTP mapping are shared.web.http's.
 """
 
 import functions_framework
 
+from shared.auth import models as m
+from shared.bootstrap import get_deps
 from shared.web.http import Router
 
-router = Router("auth", health_path="/api/auth/health")
-
-
-def _deps():
-    from shared.bootstrap import get_deps
-
-    return get_deps()
-
-
-def _body(request):
-    from shared.web.http import read_json
-
-    return read_json(request, max_bytes=64 * 1024)
+router = Router("auth", deps=get_deps, health_path="/api/auth/health", max_body=64 * 1024)
+LIMITED = {429: "Too many attempts (code rate_limited; details.limit, details.retry_after_s)"}
+USER_ID = {"user_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
 
 
 def _ip(request):
@@ -29,82 +22,119 @@ def _ip(request):
     return client_ip(request)
 
 
-def _admin(request):
-    from shared.web.authz import authenticate
-
-    return authenticate(request, _deps(), role="admin")
-
-
-@router.route("/api/auth/register", methods=["POST"])
-def register(request):
+@router.route("/api/auth/register", methods=["POST"], request=m.RegisterRequest,
+              responses={201: m.AuthSession},
+              errors={409: "The email is already registered (code email_taken)", **LIMITED})
+def register(request, deps, body):
+    """Create a tenant and its first admin, and sign that admin in"""
     from shared.auth import service
 
-    return service.register(_deps(), _body(request), ip=_ip(request)), 201
+    return service.register(deps, body, ip=_ip(request)), 201
 
 
-@router.route("/api/auth/login", methods=["POST"])
-def login(request):
+@router.route("/api/auth/login", methods=["POST"], request=m.LoginRequest,
+              responses={200: m.AuthSession},
+              errors={401: "Unknown email, wrong password or unaccepted invite "
+                           "(code invalid_credentials)",
+                      403: "The password is right but the account is disabled "
+                           "(code account_disabled)", **LIMITED})
+def login(request, deps, body):
+    """Exchange email and password for a session
+
+    Unknown emails, wrong passwords and unaccepted invites all answer the same 401 in
+    the same time. Limited per client address and per account (failures)."""
     from shared.auth import service
 
-    return service.login(_deps(), _body(request), ip=_ip(request))
+    return service.login(deps, body, ip=_ip(request))
 
 
-@router.route("/api/auth/refresh", methods=["POST"])
-def refresh(request):
+@router.route("/api/auth/refresh", methods=["POST"], request=m.RefreshRequest,
+              responses={200: m.AuthRefreshed},
+              errors={401: "Invalid, expired or reused refresh token (codes "
+                           "invalid_refresh_token, refresh_token_reused)"})
+def refresh(request, deps, body):
+    """Rotate a refresh token into a new access token and refresh token
+
+    The presented refresh token is spent. Presenting a spent token again revokes every
+    token of its family (code refresh_token_reused)."""
     from shared.auth import service
 
-    return service.refresh_session(_deps(), _body(request), ip=_ip(request))
+    return service.refresh_session(deps, body, ip=_ip(request))
 
 
-@router.route("/api/auth/logout", methods=["POST"])
-def logout(request):
+@router.route("/api/auth/logout", methods=["POST"], request=m.RefreshRequest,
+              responses={204: None})
+def logout(request, deps, body):
+    """Revoke a refresh token and its family (idempotent; unknown tokens answer 204)"""
     from shared.auth import service
 
-    service.logout(_deps(), _body(request))
+    service.logout(deps, body)
     return None, 204
 
 
-@router.route("/api/auth/me", methods=["GET"])
-def me(request):
+@router.route("/api/auth/me", methods=["GET"], role="viewer", responses={200: m.AuthMe})
+def me(request, deps, principal):
+    """The signed-in user and their tenant"""
     from shared.auth import service
-    from shared.web.authz import authenticate
 
-    deps = _deps()
-    return service.me(deps, authenticate(request, deps))
+    return service.me(deps, principal)
 
 
-@router.route("/api/auth/users", methods=["GET", "POST"])
-def users(request):
-    from shared.auth import users as users_service
+@router.route("/api/auth/users", methods=["GET"], role="admin",
+              responses={200: m.AuthUserList})
+def list_users(request, deps, principal):
+    """Users of the caller's tenant (admin)"""
+    from shared.auth import users
 
-    principal = _admin(request)
-    if request.method == "GET":
-        return users_service.list_users(_deps(), principal)
-    return users_service.create_user(_deps(), principal, _body(request), ip=_ip(request)), 201
-
-
-@router.route("/api/auth/users/<user_id>", methods=["PATCH"])
-def user(request, user_id):
-    from shared.auth import users as users_service
-
-    principal = _admin(request)
-    return users_service.update_user(_deps(), principal, user_id, _body(request),
-                                     ip=_ip(request))
+    return users.list_users(deps, principal)
 
 
-@router.route("/api/auth/invites/accept", methods=["POST"])
-def accept_invite(request):
-    from shared.auth import users as users_service
+@router.route("/api/auth/users", methods=["POST"], role="admin", request=m.CreateUserRequest,
+              responses={201: m.AuthCreatedUser},
+              errors={409: "The email is already registered (code email_taken)"})
+def create_user(request, deps, principal, body):
+    """Create a user in the caller's tenant, or invite one (admin)
 
-    return users_service.accept_invite(_deps(), _body(request), ip=_ip(request))
+    With a password the user is active at once. Without one the user is invited: the
+    answer carries a one-time token (valid 7 days) to pass on, which is redeemed at
+    POST /api/auth/invites/accept. The email is reserved either way."""
+    from shared.auth import users
+
+    return users.create_user(deps, principal, body, ip=_ip(request)), 201
 
 
-@router.route("/api/auth/jwks.json", methods=["GET"])
-def jwks(request):
+@router.route("/api/auth/users/<user_id>", methods=["PATCH"], role="admin",
+              request=m.UpdateUserRequest, responses={200: m.AuthUpdatedUser}, params=USER_ID,
+              errors={404: "No such user in the caller's tenant (code user_not_found)",
+                      409: "The change would leave no active admin (code last_admin)"})
+def update_user(request, deps, principal, user_id, body):
+    """Change a user's role and/or disable or re-enable them (admin)
+
+    Disabling revokes the user's refresh tokens and makes their access tokens fail at
+    once. A tenant always keeps one active admin (409 last_admin)."""
+    from shared.auth import users
+
+    return users.update_user(deps, principal, user_id, body, ip=_ip(request))
+
+
+@router.route("/api/auth/invites/accept", methods=["POST"], request=m.AcceptInviteRequest,
+              responses={200: m.AuthSession},
+              errors={400: "Malformed body, weak password, or an invalid, used or expired "
+                           "invite (code invalid_invite)", **LIMITED})
+def accept_invite(request, deps, body):
+    """Redeem an invite token by choosing a password; signs the user in"""
+    from shared.auth import users
+
+    return users.accept_invite(deps, body, ip=_ip(request))
+
+
+@router.route("/api/auth/jwks.json", methods=["GET"], responses={200: m.AuthJwks})
+def jwks(request, deps):
+    """The public keys access tokens are verified with (RFC 7517 JWK Set)"""
     from shared.auth import service
 
     # Public keys: cacheable, but briefly, so a rotation reaches verifiers soon.
-    return service.jwks(_deps()), 200, {"Cache-Control": "public, max-age=300"}
+    return service.jwks(deps), 200, {"Cache-Control": "public, max-age=300"}
 
 
 @functions_framework.http

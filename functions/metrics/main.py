@@ -1,52 +1,55 @@
 """The metrics function: KPIs, series, breakdowns, anomalies and insights over HTTP,
-and the task target that recomputes a dataset's snapshot. Routing and errors go
-through shared.web.http; the use cases live in shared.metrics.service."""
+and the task target that recomputes a dataset's snapshot. Each route declares its role
+and answer models (the OpenAPI document is generated from them); the use cases live
+in shared.metrics.service."""
 
 import functions_framework
 
+from shared.bootstrap import get_deps
+from shared.metrics import models as m
 from shared.web.http import Router
 
-router = Router("metrics", health_path="/api/metrics/health")
+router = Router("metrics", deps=get_deps, health_path="/api/metrics/health")
 
 
-@router.route("/api/metrics", methods=["GET"])
-def get_metrics(request):
+@router.route("/api/metrics", methods=["GET"], role="viewer", query=m.MetricsQuery,
+              responses={200: m.MetricsView}, errors=m.VIEW_ERRORS)
+def get_metrics(request, deps, principal):
+    """KPIs, series, breakdowns, anomalies and insights of one dataset"""
     from flask import Response
 
-    from shared.bootstrap import get_deps
     from shared.metrics import service
     from shared.metrics.view import parse_request
-    from shared.web.authz import authenticate
 
-    deps = get_deps()
-    principal = authenticate(request, deps, role="viewer")
     result = service.get_metrics(deps, principal.tenant_id, parse_request(request.args))
     return Response(result.render(), mimetype="application/json",
                     headers={"Cache-Control": "private, no-cache"})
 
 
-@router.route("/api/metrics/datasets", methods=["GET"])
-def list_datasets(request):
-    from shared.bootstrap import get_deps
+@router.route("/api/metrics/datasets", methods=["GET"], role="viewer",
+              responses={200: m.MetricsDatasets})
+def list_datasets(request, deps, principal):
+    """The caller's tenant's datasets"""
     from shared.metrics import service
-    from shared.web.authz import authenticate
 
-    deps = get_deps()
-    principal = authenticate(request, deps, role="viewer")
     return {"datasets": service.list_datasets(deps, principal.tenant_id)}
 
 
-@router.route("/api/metrics/export", methods=["GET"])
-def export(request):
+@router.route("/api/metrics/export", methods=["GET"], role="viewer", query=m.ExportQuery,
+              responses={200: {"type": "string"}}, media_type="text/csv",
+              errors=m.VIEW_ERRORS)
+def export(request, deps, principal):
+    """The series or the breakdowns of a view as CSV
+
+    Takes the parameters of GET /api/metrics plus `format` and `part`. Text cells that
+    a spreadsheet would run as a formula are prefixed with an apostrophe. part=series:
+    period,revenue,orders,units,customers; part=breakdowns:
+    dimension,rank,value,revenue,share,growth_pct,previous_rank."""
     from flask import Response
 
-    from shared.bootstrap import get_deps
     from shared.metrics import export, service
     from shared.metrics.view import parse_request
-    from shared.web.authz import authenticate
 
-    deps = get_deps()
-    principal = authenticate(request, deps, role="viewer")
     _, part, view_args = export.parse_export_args(request.args)
     view = service.get_metrics(deps, principal.tenant_id, parse_request(view_args)).as_dict()
     return Response(export.to_csv(view, part), mimetype="text/csv",
@@ -63,8 +66,7 @@ def metrics_http(request):
 def metrics_task(request):
     from shared.web.task_handler import run_task
 
-    def work(payload, info):
-        from shared.bootstrap import get_deps
+    def work(payload):
         from shared.metrics import service
         from shared.uploads.records import TaskPayload
 

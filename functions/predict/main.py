@@ -1,28 +1,29 @@
 """The predict function: forecasts with intervals and backtest accuracy.
 
 GET /api/predictions (viewer) answers from the precomputed forecasts, the cache or a
-fresh fit (shared.forecast.service); the forecast task precomputes the defaults of
-a dataset version. Routing and errors go through shared.web.http.
+fresh fit (shared.forecast.service); the forecast task precomputes the defaults of a
+dataset version. The route declares its role and answer model (the OpenAPI document is
+generated from them); routing and errors go through shared.web.http.
 """
 
 import functions_framework
 
+from shared.bootstrap import get_deps
+from shared.forecast import api_models as m
 from shared.web.http import Router
 
-router = Router("predict", health_path="/api/predictions/health")
+router = Router("predict", deps=get_deps, health_path="/api/predictions/health")
 
 
-@router.route("/api/predictions", methods=["GET"])
-def get_predictions(request):
-    from shared.bootstrap import get_deps
+@router.route("/api/predictions", methods=["GET"], role="viewer", query=m.PredictionQuery,
+              responses={200: m.Prediction}, errors=m.PREDICTION_ERRORS)
+def get_predictions(request, deps, principal):
+    """Forecast of one measure of a dataset, with intervals and backtest accuracy"""
     from shared.forecast import request as forecast_request
     from shared.forecast import service
-    from shared.web.authz import authenticate
 
-    deps = get_deps()
-    principal = authenticate(request, deps, role="viewer")
-    req = forecast_request.parse(request.args)
-    return service.get_prediction(deps, principal.tenant_id, req)
+    return service.get_prediction(deps, principal.tenant_id,
+                                  forecast_request.parse(request.args))
 
 
 @functions_framework.http
@@ -30,8 +31,7 @@ def predict_http(request):
     return router.dispatch(request)
 
 
-def _refit(payload, info):
-    from shared.bootstrap import get_deps
+def _refit(payload):
     from shared.forecast import service
     from shared.uploads.records import TaskPayload  # the same payload as metrics tasks
 

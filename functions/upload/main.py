@@ -1,6 +1,7 @@
 """The upload function: signed upload URLs and the tenant's uploads (HTTP), and the
-ingest of finalized objects (CloudEvent). Routing and errors go through shared.web.http;
-the work is in shared.uploads.service and shared.ingest."""
+ingest of finalized objects (CloudEvent). Each route declares its role and body models
+(the OpenAPI document is generated from them); the work is in shared.uploads.service
+and shared.uploads.job."""
 
 from shared.uploads.arrow_memory import prefer_jemalloc
 
@@ -8,61 +9,74 @@ prefer_jemalloc()  # before anything imports Arrow
 
 import functions_framework  # noqa: E402
 
-from shared.web.http import Router, read_json  # noqa: E402
+from shared.bootstrap import get_deps  # noqa: E402
+from shared.uploads import models as m  # noqa: E402
+from shared.web.http import Router  # noqa: E402
 
-router = Router("upload", health_path="/api/uploads/health")
-
-
-def _deps():
-    from shared.bootstrap import get_deps
-
-    return get_deps()
+router = Router("upload", deps=get_deps, health_path="/api/uploads/health", tag="uploads")
+UPLOAD_ID = {"upload_id": {"type": "string", "pattern": "^up_[0-9a-f]{32}$"}}
+NOT_FOUND = {404: "No such upload in the caller's tenant (code upload_not_found)"}
 
 
-def _principal(request, role: str):
-    from shared.web.authz import authenticate
+@router.route("/api/uploads", methods=["POST"], role="analyst", request=m.UploadCreateRequest,
+              responses={201: m.UploadCreated},
+              errors={413: "The declared file size exceeds the limit (code upload_too_large)"})
+def create(request, deps, principal, body):
+    """Start an upload; returns a signed PUT URL for the file
 
-    return authenticate(request, role=role)
+    Creates a pending upload (and its dataset on first use of the name) and a signed URL
+    bound to the content type and to a body of 1..size_bytes bytes
+    (x-goog-content-length-range). PUT the file to upload_url with exactly the returned
+    headers before expires_at. Ingestion starts when the object lands."""
+    from shared.uploads import service
+
+    return service.create_upload(deps, principal, body), 201
 
 
-@router.route("/api/uploads", methods=["POST"])
-def create(request):
-    from shared.uploads import service as uploads
+@router.route("/api/uploads", methods=["GET"], role="viewer", query=m.UploadListQuery,
+              responses={200: m.UploadPage},
+              errors={400: "Bad paging parameters (code invalid_page)"})
+def list_(request, deps, principal):
+    """The tenant's uploads, newest first"""
+    from shared.uploads import service
 
-    principal = _principal(request, "analyst")
-    return uploads.create_upload(_deps(), principal, read_json(request)), 201
-
-
-@router.route("/api/uploads", methods=["GET"])
-def list_(request):
-    from shared.uploads import service as uploads
-
-    principal = _principal(request, "viewer")
-    return uploads.list_uploads(_deps(), principal, page_size=request.args.get("page_size"),
+    return service.list_uploads(deps, principal, page_size=request.args.get("page_size"),
                                 page_token=request.args.get("page_token"))
 
 
-@router.route("/api/uploads/<rid:upload_id>", methods=["GET"])
-def get(request, upload_id):
-    from shared.uploads import service as uploads
+@router.route("/api/uploads/<rid:upload_id>", methods=["GET"], role="viewer",
+              responses={200: m.Upload}, params=UPLOAD_ID, errors=NOT_FOUND)
+def get(request, deps, principal, upload_id):
+    """One upload with its status, progress and validation report"""
+    from shared.uploads import service
 
-    return uploads.get_upload(_deps(), _principal(request, "viewer"), upload_id)
-
-
-@router.route("/api/uploads/<rid:upload_id>", methods=["DELETE"])
-def delete(request, upload_id):
-    from shared.uploads import service as uploads
-
-    return uploads.delete_upload(_deps(), _principal(request, "analyst"), upload_id)
+    return service.get_upload(deps, principal, upload_id)
 
 
-@router.route("/api/uploads/<rid:upload_id>/rejected", methods=["GET"])
-def rejected(request, upload_id):
+@router.route("/api/uploads/<rid:upload_id>", methods=["DELETE"], role="analyst",
+              responses={200: m.UploadDeleted}, params=UPLOAD_ID,
+              errors={**NOT_FOUND, 409: "The upload is being ingested (code upload_busy)"})
+def delete(request, deps, principal, upload_id):
+    """Delete an upload, its rows and its file; the dataset's metrics are recomputed"""
+    from shared.uploads import service
+
+    return service.delete_upload(deps, principal, upload_id)
+
+
+@router.route("/api/uploads/<rid:upload_id>/rejected", methods=["GET"], role="viewer",
+              responses={200: {"type": "string"}}, media_type="text/csv", params=UPLOAD_ID,
+              errors={**NOT_FOUND, 409: "The upload has not been ingested yet "
+                                        "(code not_ingested)"})
+def rejected(request, deps, principal, upload_id):
+    """The rejected rows as CSV (row_number, reason, column, value, then the row's fields)
+
+    Cells that would start a spreadsheet formula (=, +, -, @, tab, CR) are prefixed with
+    a single quote. An upload with no rejected rows returns the header only."""
     from flask import Response
 
-    from shared.uploads import service as uploads
+    from shared.uploads import service
 
-    body = uploads.rejected_csv(_deps(), _principal(request, "viewer"), upload_id)
+    body = service.rejected_csv(deps, principal, upload_id)
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{upload_id}-rejected.csv"',
         "X-Content-Type-Options": "nosniff"})
@@ -81,15 +95,15 @@ def ingest_finalized(cloud_event):
     import logging
 
     from shared import errors
-    from shared.uploads import events
-    from shared.uploads import service as uploads
+    from shared.uploads import events, service
 
+    log = logging.getLogger("tidemark.ingest")
     data = cloud_event.data or {}
     if not isinstance(data, dict) or not all(k in data for k in ("bucket", "name",
                                                                   "generation")):
-        logging.getLogger("tidemark.ingest").warning("malformed finalize event ignored")
+        log.warning("malformed finalize event ignored")
         return
-    deps = _deps()
+    deps = get_deps()
     age = events.event_age_s(cloud_event.get("time"))
     if age is not None and age > deps.settings.ingest_event_max_age_s:
         # Retried for too long: stop, and tell the user (see shared/uploads/events.py).
@@ -99,17 +113,15 @@ def ingest_finalized(cloud_event):
     try:
         with events.staged_files_removed(deps, data["bucket"], data["name"],
                                          data["generation"]):
-            outcome = uploads.ingest_object(deps, data["bucket"], data["name"],
+            outcome = service.ingest_object(deps, data["bucket"], data["name"],
                                             data["generation"],
                                             size=int(size) if str(size or "").isdigit()
                                             else None)
     except errors.AppError as exc:
         if exc.retryable:
             raise
-        logging.getLogger("tidemark.ingest").warning(
-            "ingest failed permanently: %s", exc.message,
-            # ingest_result: the stable field the log-based metric matches (monitoring.tf)
-            extra={"code": exc.code, "ingest_result": "failed_permanently"})
+        # ingest_result: the stable field the log-based metric matches (monitoring.tf)
+        log.warning("ingest failed permanently: %s", exc.message,
+                    extra={"code": exc.code, "ingest_result": "failed_permanently"})
         return
-    logging.getLogger("tidemark.ingest").info("ingest outcome: %s", outcome.get("status"),
-                                              extra={"outcome": outcome})
+    log.info("ingest outcome: %s", outcome.get("status"), extra={"outcome": outcome})

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from shared import errors
 from shared.auth import audit, passwords, ratelimit, refresh
-from shared.auth.validation import Fields, email_key, valid_id
+from shared.auth.models import LoginRequest, RefreshRequest, RegisterRequest
+from shared.auth.validation import email_key, valid_id
 
 log = logging.getLogger("tidemark.auth")
 
@@ -60,18 +62,10 @@ def session(deps, *, user_id: str, tenant_id: str, role: str, email: str,
 
 # ------------------------------------------------------------------------- register
 
-def register(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def register(deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """A new tenant and its first admin, signed in."""
-    f = Fields(body, {"email", "password", "tenant_name", "name"})
-    email = f.email()
-    password = f.password()
-    tenant_name = f.string("tenant_name", max_len=100)
-    name = f.string("name", required=False, max_len=100)
-    if password is not None:
-        for problem in passwords.policy_problems(password, email or ""):
-            f.add("password", problem)
-    f.done()
-    assert email and password and tenant_name
+    req = RegisterRequest.parse(body)
+    email, password, tenant_name, name = req.email, req.password, req.tenant_name, req.name
     limits = ratelimit.limits()
     ratelimit.hit(deps.docs, limits["register-ip"], ip)
     ratelimit.hit(deps.docs, limits["register-account"], email_key(email))
@@ -143,13 +137,11 @@ def find_user(deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
     return (tid, uid, user.data) if user is not None else None
 
 
-def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
+def login(deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """Email + password -> tokens. Unknown email, wrong password and an unfinished
     invite all take the same time and give the same answer."""
-    f = Fields(body, {"email", "password"})
-    email = f.email()
-    password = f.password()
-    f.done()
+    req = LoginRequest.parse(body)
+    email, password = req.email, req.password
     assert email and password is not None
     limits = ratelimit.limits()
     ratelimit.hit(deps.docs, limits["login-ip"], ip)
@@ -187,10 +179,8 @@ def login(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
 
 # -------------------------------------------------------------------- refresh/logout
 
-def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
-    f = Fields(body, {"refresh_token"})
-    token = f.string("refresh_token", max_len=200)
-    f.done()
+def refresh_session(deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
+    token = RefreshRequest.parse(body).refresh_token
     assert token is not None
     limits = ratelimit.limits()
     ratelimit.hit(deps.docs, limits["refresh-ip"], ip)
@@ -220,11 +210,9 @@ def refresh_session(deps, body: dict[str, Any], *, ip: str) -> dict[str, Any]:
             "user": public_user(rec.user_id, rec.tenant_id, user.data)}
 
 
-def logout(deps, body: dict[str, Any]) -> None:
+def logout(deps, body: RefreshRequest | Mapping[str, Any]) -> None:
     """Revoke the token's family. Unknown tokens are accepted silently (idempotent)."""
-    f = Fields(body, {"refresh_token"})
-    token = f.string("refresh_token", max_len=200)
-    f.done()
+    token = RefreshRequest.parse(body).refresh_token
     rec = refresh.lookup(deps.docs, token or "")
     if rec is not None:
         refresh.revoke_family(deps.docs, rec.family_id)

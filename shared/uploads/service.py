@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import errors
-from shared.ingest.mapping import MAPPABLE
 from shared.ingest.rejects import LEAD_COLUMNS
 from shared.uploads.claims import enqueue_metrics
 from shared.uploads.job import ingest_object
+from shared.uploads.models import UploadCreateRequest
 from shared.uploads.records import (
     UPLOAD_ID,
     datasets_path,
@@ -32,9 +32,6 @@ from shared.web.authz import Principal
 __all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
            "list_uploads", "rejected_csv"]
 
-MODES = ("append", "replace")
-CONTENT_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-                 "text/tab-separated-values", "text/x-csv", "application/octet-stream")
 MAX_PAGE = 100
 
 
@@ -43,63 +40,18 @@ def dataset_id_for(name: str) -> str:
     return "ds_" + hashlib.sha256(" ".join(name.lower().split()).encode()).hexdigest()[:20]
 
 
-def _field_error(fields: dict[str, list[str]]) -> errors.InvalidInput:
-    return errors.InvalidInput("the upload request is invalid: " + "; ".join(
-        f"{k}: {', '.join(v)}" for k, v in fields.items()), code="invalid_fields",
-        details={"fields": fields})
-
-
-def _validate(body: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
-    fields: dict[str, list[str]] = {}
-
-    def bad(name: str, msg: str) -> None:
-        fields.setdefault(name, []).append(msg)
-
-    filename = body.get("filename")
-    if not isinstance(filename, str) or not filename.strip() or len(filename) > 255 \
-            or any(ord(c) < 32 for c in filename):
-        bad("filename", "a file name of 1 to 255 printable characters is required")
-    size = body.get("size_bytes")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        bad("size_bytes", "a positive integer is required")
-    ctype = body.get("content_type")
-    ctype = ctype.split(";")[0].strip().lower() if isinstance(ctype, str) else ctype
-    if ctype is None:
-        ctype = "text/csv"
-    if ctype not in CONTENT_TYPES:
-        bad("content_type", "must be one of " + ", ".join(CONTENT_TYPES))
-    dataset = body.get("dataset", "sales")
-    if not isinstance(dataset, str) or not dataset.strip() or len(dataset.strip()) > 100:
-        bad("dataset", "a dataset name of 1 to 100 characters is required")
-    mode = body.get("mode", "append")
-    if mode not in MODES:
-        bad("mode", "must be append or replace")
-    mapping = body.get("mapping")
-    if mapping is None:
-        mapping = {}
-    if not isinstance(mapping, dict):
-        bad("mapping", "must be an object of role -> column name (or null)")
-        mapping = {}
-    for role, col in mapping.items():
-        if role not in MAPPABLE:
-            bad("mapping", f"unknown role {role!r}; roles: {', '.join(MAPPABLE)}")
-        elif col is not None and (not isinstance(col, str) or not col.strip()):
-            bad("mapping", f"the column for {role!r} must be a column name or null")
-    date_order = body.get("date_order")
-    if date_order not in (None, "DMY", "MDY"):
-        bad("date_order", "must be DMY or MDY")
-    decimal = body.get("decimal_separator")
-    if decimal not in (None, ".", ","):
-        bad("decimal_separator", "must be '.' or ','")
-    if fields:
-        raise _field_error(fields)
-    if size > max_bytes:
+def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    """The create body, checked by its model (every bad field named in one 400), then
+    the size limit (413), which depends on this deployment's settings."""
+    req = UploadCreateRequest.parse(body)
+    if req.size_bytes > max_bytes:
         raise errors.TooLarge(f"the file is larger than the {max_bytes}-byte limit",
                               code="upload_too_large",
-                              details={"size_bytes": size, "max_bytes": max_bytes})
-    return {"filename": filename.strip(), "size_bytes": size, "content_type": ctype,
-            "dataset_name": " ".join(dataset.split()), "mode": mode, "mapping": mapping,
-            "date_order": date_order, "decimal_separator": decimal}
+                              details={"size_bytes": req.size_bytes, "max_bytes": max_bytes})
+    return {"filename": req.filename, "size_bytes": req.size_bytes,
+            "content_type": req.content_type, "dataset_name": req.dataset, "mode": req.mode,
+            "mapping": req.mapping, "date_order": req.date_order,
+            "decimal_separator": req.decimal_separator}
 
 
 def _ensure_dataset(deps, tenant_id: str, name: str, now: datetime) -> str:
@@ -118,7 +70,8 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-def create_upload(deps, principal: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+def create_upload(deps, principal: Principal,
+                  body: UploadCreateRequest | Mapping[str, Any]) -> dict[str, Any]:
     """A pending upload and the signed PUT that lets the client send the file."""
     settings = deps.settings
     req = _validate(body, settings.max_upload_bytes)

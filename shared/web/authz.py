@@ -29,13 +29,13 @@ def bearer_token(request) -> str:
     return token.strip()
 
 
-def authenticate(request, deps=None, *, role: str = "viewer") -> Principal:
+def authenticate(request, deps, *, role: str = "viewer") -> Principal:
     """Verify the request's bearer token and that its user is still active; then
-    require at least `role`. Raises Unauthenticated (401) or Forbidden (403)."""
+    require at least `role`. Raises Unauthenticated (401) or Forbidden (403).
+    `deps` is required: a silent fallback to the global would let a test or a second
+    composition root authorize against the wrong stores."""
     from shared.auth.tokens import verify_access_token
-    from shared.bootstrap import get_deps
 
-    deps = deps or get_deps()
     claims = verify_access_token(deps, bearer_token(request))
     user = deps.docs.get(f"tenants/{claims.tenant_id}/users", claims.user_id)
     if user is None or user.data.get("disabled"):

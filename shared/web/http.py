@@ -7,7 +7,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed as _WzMethodNotAllowed
@@ -38,6 +39,8 @@ def _json_default(value: Any) -> Any:
 
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if hasattr(value, "model_dump"):  # pydantic response models
+        return value.model_dump(mode="json", exclude_none=False)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
@@ -105,31 +108,77 @@ class ResourceIdConverter(BaseConverter):
     regex = r"[a-z]{1,8}_[A-Za-z0-9_-]{1,64}"
 
 
-class Router:
-    """Routes of one function. Handlers take (request, **path_args) and return a
-    JSON-able value, (value, status), (value, status, headers) or a Response.
-    Path converters: werkzeug's, plus `rid` (ResourceIdConverter)."""
+@dataclass(frozen=True)
+class Route:
+    """One routed operation and its contract: what the handler reads and answers. The
+    OpenAPI document (shared.web.openapi) is generated from these, so the contract and
+    the code cannot drift apart."""
 
-    def __init__(self, function: str, health_path: str | None = None) -> None:
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    role: str | None = None           # None: public; else the least role it needs
+    request: Any = None               # pydantic model of the JSON body
+    query: Any = None                 # pydantic model of the query parameters
+    responses: Mapping[int, Any] = field(default_factory=dict)  # status -> model/schema
+    errors: Mapping[int, str] = field(default_factory=dict)     # status -> when it happens
+    media_type: str = "application/json"  # of the success answer
+    tags: tuple[str, ...] = ()
+    params: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # path arg schemas
+
+
+class Router:
+    """Routes of one function. Handlers take (request, deps=..., **path_args), plus
+    `principal=` when the route has a `role` and `body=` (the validated `request`
+    model) when it has one, and return a JSON-able value (a pydantic
+    model included), (value, status), (value, status, headers) or a Response.
+    `deps` is the zero-argument provider of the composition root, called per request so
+    that nothing is built at import time. Path converters: werkzeug's, plus `rid`."""
+
+    def __init__(self, function: str, *, deps: Callable[[], Any],
+                 health_path: str | None = None, tag: str | None = None,
+                 max_body: int | None = None) -> None:
         self.function = function
+        self.tag = tag or function
+        self._deps = deps
+        self._max_body = max_body  # None: settings.max_request_bytes
         self._rules: list[Rule] = []
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, Route] = {}
         self._map: Map | None = None
         if health_path:
-            self.route(health_path, methods=["GET"])(self._health)
+            from shared.web.models import Health
 
-    def _health(self, request) -> dict[str, Any]:
+            self.route(health_path, methods=["GET"], responses={200: Health},
+                       tags=("health",))(self._health)
+
+    def _health(self, request, deps) -> dict[str, Any]:
+        """Liveness of the function"""
         return {"status": "ok", "function": self.function}
 
-    def route(self, path: str, methods: Iterable[str] = ("GET",)) -> Callable[[Handler], Handler]:
+    def route(self, path: str, methods: Iterable[str] = ("GET",), *, role: str | None = None,
+              request: Any = None, query: Any = None,
+              responses: Mapping[int, Any] | None = None,
+              errors: Mapping[int, str] | None = None,
+              media_type: str = "application/json",
+              tags: Iterable[str] | None = None,
+              params: Mapping[str, dict[str, Any]] | None = None,
+              ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             endpoint = f"{fn.__module__}.{fn.__qualname__}:{path}"
+            route = Route(path, tuple(methods), fn, role, request, query,
+                          dict(responses or {200: None}), dict(errors or {}), media_type,
+                          tuple(tags) if tags is not None else (self.tag,),
+                          dict(params or {}))
             self._rules.append(Rule(path, endpoint=endpoint, methods=list(methods),
                                     strict_slashes=False))
-            self._handlers[endpoint] = fn
+            self._handlers[endpoint] = route
             self._map = None
             return fn
         return register
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._handlers.values())
 
     @property
     def rules(self) -> list[tuple[str, list[str]]]:
@@ -150,7 +199,17 @@ class Router:
                 raise errors.MethodNotAllowed(f"{request.method} is not allowed here",
                                               details={"allowed": allowed},
                                               headers={"Allow": allowed}) from None
-            return self._handlers[endpoint](request, **args)
+            route = self._handlers[endpoint]
+            deps = self._deps()
+            if route.role is not None:
+                from shared.web.authz import authenticate
+
+                args["principal"] = authenticate(request, deps, role=route.role)
+            if route.request is not None:
+                # Authenticated first: an anonymous caller learns nothing about bodies.
+                raw = read_json(request, max_bytes=self._max_body)
+                args["body"] = route.request.parse(raw)
+            return route.handler(request, deps=deps, **args)
         return handle(self.function, request, run)
 
 

@@ -40,8 +40,10 @@ def task_info(request) -> dict[str, Any]:
             "execution_count": int(h.get("X-CloudTasks-TaskExecutionCount", "0") or 0)}
 
 
-def run_task(function: str, request, work: Callable[[dict[str, Any], dict[str, Any]], Any]):
-    """Authenticate the caller, parse the JSON payload, run work(payload, info)."""
+def run_task(function: str, request, work: Callable[[dict[str, Any]], Any]):
+    """Authenticate the caller, parse the JSON payload, run work(payload). The queue's
+    headers (task name, retry count) are logged with a permanent failure, not passed on:
+    no worker decides anything by them."""
     from shared.bootstrap import get_deps
     from shared.web.http import handle, read_json
 
@@ -51,7 +53,7 @@ def run_task(function: str, request, work: Callable[[dict[str, Any], dict[str, A
         payload = read_json(request, max_bytes=10 * 1024 * 1024)
         info = task_info(request)
         try:
-            result = work(payload, info)
+            result = work(payload)
         except errors.AppError as exc:
             if exc.retryable:
                 raise

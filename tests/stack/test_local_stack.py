@@ -84,3 +84,9 @@ def test_frontend_is_served_with_security_headers(running_stack):
     assert resp.status_code == 200
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_openapi_is_served_by_the_local_stack(running_stack):
+    resp = requests.get(running_stack.settings.base_url + "/api/openapi.json", timeout=5)
+    assert resp.status_code == 200
+    assert "/api/auth/health" in resp.json()["paths"]

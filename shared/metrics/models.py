@@ -1,0 +1,196 @@
+"""Query parameters and answers of the metrics API, as pydantic models: the OpenAPI
+document is generated from them and a test checks real answers against it. The
+parameters themselves are parsed by shared.metrics.view (repeated dimension filters
+and their precise 400 codes do not fit a flat model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+DatasetId = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+                                 description="Dataset id")]
+FilterValues = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
+                         Field(max_length=50)]
+Grain = Literal["day", "week", "month"]
+
+VIEW_ERRORS = {
+    400: "A parameter is invalid; `details.field` names it. Codes: missing_parameter, "
+         "invalid_parameter, repeated_parameter, invalid_date, invalid_range, "
+         "unknown_filter, invalid_filter_value, too_many_values, range_too_long.",
+    404: "The dataset does not exist in the caller's tenant (dataset_not_found)",
+}
+TASK_DOC = (
+    "Recompute a dataset's snapshot (task queue only)",
+    "Called by the task queue after a load, named metrics-{tenant}-{dataset}-v{version}. "
+    "Writes tenants/{tid}/snapshots/{dataset}, drops cache entries of older versions and "
+    "enqueues the forecast task forecast-{tenant}-{dataset}-v{version}. A permanent "
+    "failure (malformed payload, missing dataset) answers 200 with status \"failed\" so "
+    "it is not retried; a transient one answers 503.")
+
+
+class MetricsQuery(BaseModel):
+    """Any other query parameter must be a dimension (product, category, region,
+    customer, channel) and filters on it; repeat it for several values (OR within a
+    dimension, AND across dimensions)."""
+
+    dataset: DatasetId
+    start: date | None = Field(default=None, description="First day (inclusive)")
+    end: date | None = Field(default=None, description="Last day (inclusive)")
+    grain: Grain | None = None
+    top: int | None = Field(default=None, ge=1, le=100,
+                            description="Values per breakdown (default 10)")
+    product: FilterValues | None = None
+    category: FilterValues | None = None
+    region: FilterValues | None = None
+    customer: FilterValues | None = None
+    channel: FilterValues | None = None
+
+
+class ExportQuery(MetricsQuery):
+    format: Literal["csv"] = "csv"
+    part: Literal["series", "breakdowns"] = "series"
+
+
+class MetricsDataset(BaseModel):
+    id: str
+    name: str
+    version: int
+    row_count: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class MetricsDatasets(BaseModel):
+    """Datasets, by name"""
+
+    datasets: list[MetricsDataset]
+
+
+class MetricsDateRange(BaseModel):
+    start: date | None
+    end: date | None
+
+
+class MetricsKpi(BaseModel):
+    """value for the range; previous / year_ago for the comparison periods (null when
+    unknown); change_pct / yoy_pct in percent, null when the base is null or zero (a
+    negative base, net refunds, is measured against its size). aov and
+    revenue_per_customer are null when there were no orders / customers."""
+
+    value: float | None
+    previous: float | None
+    change_pct: float | None
+    year_ago: float | None
+    yoy_pct: float | None
+
+
+class MetricsPoint(BaseModel):
+    """One period of the complete spine (periods without data are zeros)."""
+
+    period: date = Field(description="First day of the day / ISO week / month")
+    revenue: float
+    orders: int
+    units: float
+    customers: int
+
+
+class MetricsBreakdownItem(BaseModel):
+    value: str
+    revenue: float
+    share: float | None = Field(description="Fraction of the range's revenue")
+    previous_revenue: float | None = None
+    growth_pct: float | None
+    rank: int
+    previous_rank: int | None = Field(description="Rank in the previous period")
+
+
+class MetricsConcentrationPart(BaseModel):
+    top10pct_share: float | None = None
+    values: int | None = None
+
+
+class MetricsConcentration(BaseModel):
+    dimension: Literal["customer"] | None = None
+    top10pct_share: float | None = Field(
+        description="Share of revenue of the top 10% of customers (null if revenue <= 0)")
+    values: int | None = None
+    by_dimension: dict[str, MetricsConcentrationPart] | None = None
+
+
+class MetricsBreakdowns(BaseModel):
+    product: list[MetricsBreakdownItem]
+    category: list[MetricsBreakdownItem]
+    region: list[MetricsBreakdownItem]
+    customer: list[MetricsBreakdownItem]
+    channel: list[MetricsBreakdownItem]
+    concentration: MetricsConcentration
+
+
+class MetricsKpis(BaseModel):
+    revenue: MetricsKpi
+    orders: MetricsKpi
+    units: MetricsKpi
+    aov: MetricsKpi
+    customers: MetricsKpi
+    new_customers: MetricsKpi
+    returning_customers: MetricsKpi
+    revenue_per_customer: MetricsKpi
+
+
+class MetricsAnomaly(BaseModel):
+    date: dt.date
+    measure: Literal["revenue", "orders"] | None = None
+    expected: float = Field(description="Median of the same weekday over 8 weeks")
+    actual: float
+    score: float = Field(description="Robust z-score of the residual")
+    severity: Literal["low", "medium", "high"]
+    weekday: str | None = None
+
+
+class MetricsInsight(BaseModel):
+    text: str
+    kind: str = Field(description="revenue_change, revenue_yoy, orders_change, aov_change, "
+                      "customers_change, new_customers, concentration, region_decline, "
+                      "channel_decline, anomaly")
+    score: float = Field(description="Ranking weight, higher first")
+    numbers: dict[str, Any] = Field(description="The figures the sentence was built from")
+
+
+class MetricsComparison(BaseModel):
+    previous: MetricsDateRange
+    year_ago: MetricsDateRange
+
+
+class MetricsView(BaseModel):
+    """The view.
+
+    Without `start` and `end` the view covers the last 90 days that have data (never
+    before the dataset's first day) at day grain; with only `start` it runs to the last
+    day of data, with only `end` it covers the 90 days up to it. Without `grain`, ranges
+    up to 92 days are shown by day, up to two years by ISO week, longer ones by month.
+    Each KPI is compared with the previous period of equal length and the same dates a
+    year earlier (29 February maps to 28 February); a comparison period lying wholly
+    before the dataset's first day has null figures. The default view is served from the
+    snapshot the metrics task writes after each load (`source: snapshot`); other views
+    are computed on demand and cached per dataset version (`source: cache`)."""
+
+    source: Literal["snapshot", "cache", "on_demand"]
+    dataset: str
+    version: int = Field(description="Dataset version the view was computed for")
+    range: MetricsDateRange | None = Field(
+        description="The range shown; null for a dataset without rows")
+    data_range: MetricsDateRange | None = None
+    comparison: MetricsComparison | None = None
+    grain: Grain
+    top: int | None = None
+    filters: dict[str, list[str]]
+    kpis: MetricsKpis
+    series: list[MetricsPoint]
+    breakdowns: MetricsBreakdowns
+    anomalies: list[MetricsAnomaly]
+    insights: list[MetricsInsight]
+    computed_at: datetime

@@ -1,0 +1,225 @@
+"""Request and response bodies of the upload API. The create body's checks keep the
+messages clients have always read; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from shared.schema import ROLES
+from shared.web.models import ErrorDetail, RequestModel, problem
+
+MODES = ("append", "replace")
+CONTENT_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
+                 "text/tab-separated-values", "text/x-csv", "application/octet-stream")
+
+
+def _filename(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 255 \
+            or any(ord(c) < 32 for c in value):
+        raise problem("a file name of 1 to 255 printable characters is required")
+    return value.strip()
+
+
+def _size(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise problem("a positive integer is required")
+    return value
+
+
+def _content_type(value: Any) -> str:
+    # Browsers add parameters ("text/csv; charset=utf-8"); the signed URL binds the bare type.
+    ctype = value.split(";")[0].strip().lower() if isinstance(value, str) else value
+    ctype = "text/csv" if ctype is None else ctype
+    if ctype not in CONTENT_TYPES:
+        raise problem("must be one of " + ", ".join(CONTENT_TYPES))
+    return ctype
+
+
+def _dataset(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100:
+        raise problem("a dataset name of 1 to 100 characters is required")
+    return " ".join(value.split())
+
+
+def _mode(value: Any) -> str:
+    if value not in MODES:
+        raise problem("must be append or replace")
+    return value
+
+
+def _mapping(value: Any) -> dict[str, str | None]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise problem("must be an object of role -> column name (or null)")
+    from shared.ingest.mapping import MAPPABLE  # loads Arrow: only when a body is checked
+
+    found = []
+    for role, col in value.items():
+        if role not in MAPPABLE:
+            found.append(f"unknown role {role!r}; roles: {', '.join(MAPPABLE)}")
+        elif col is not None and (not isinstance(col, str) or not col.strip()):
+            found.append(f"the column for {role!r} must be a column name or null")
+    if found:
+        raise problem(*found)
+    return value
+
+
+def _one_of(allowed: tuple[Any, ...], message: str):
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise problem(message)
+        return value
+    return BeforeValidator(check)
+
+
+# shared.ingest.mapping.MAPPABLE, spelled from its parts: importing it here would load
+# Arrow when the function starts (tests/functions/test_openapi.py checks they agree).
+Role = Literal[(*ROLES, "unit_price")]  # type: ignore[valid-type]
+
+
+class UploadCreateRequest(RequestModel):
+    """Start an upload. Unknown fields are ignored (older clients send extras)."""
+
+    model_config = ConfigDict(extra="ignore")
+    missing_messages: ClassVar[dict[str, str]] = {
+        "filename": "a file name of 1 to 255 printable characters is required",
+        "size_bytes": "a positive integer is required"}
+
+    filename: Annotated[str, BeforeValidator(_filename)] = Field(
+        json_schema_extra={"minLength": 1, "maxLength": 255})
+    size_bytes: Annotated[int, BeforeValidator(_size)] = Field(
+        json_schema_extra={"minimum": 1},
+        description="Exact size of the file; at most the configured limit (default 2 GiB)")
+    content_type: Annotated[Literal[CONTENT_TYPES] | None,  # type: ignore[valid-type]
+                            BeforeValidator(_content_type)] = Field(
+        default="text/csv", description="null: text/csv")
+    dataset: Annotated[str, BeforeValidator(_dataset)] = Field(
+        default="sales", json_schema_extra={"minLength": 1, "maxLength": 100},
+        description="Dataset name; created on first use")
+    mode: Annotated[Literal["append", "replace"], BeforeValidator(_mode)] = "append"
+    mapping: Annotated[dict[Role, str | None] | None, BeforeValidator(_mapping)] = Field(
+        default=None, description="Role -> the file's column name (null: do not map that "
+                                  "role). Overrides the inferred mapping; null or absent: "
+                                  "infer it.")
+    date_order: Annotated[Literal["DMY", "MDY"] | None,
+                          _one_of((None, "DMY", "MDY"), "must be DMY or MDY")] = Field(
+        default=None, description="Settles a date column whose day/month order is ambiguous")
+    decimal_separator: Annotated[Literal[".", ","] | None,
+                                 _one_of((None, ".", ","), "must be '.' or ','")] = None
+
+    @classmethod
+    def error_message(cls, fields: dict[str, list[str]]) -> str:
+        return "the upload request is invalid: " + "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in fields.items())
+
+
+# ----------------------------------------------------------------------- responses
+
+class UploadReportExample(BaseModel):
+    row_number: int | None = None
+    column: str | None = None
+    value: str | None = None
+    reason: str
+
+
+class UploadMappedColumn(BaseModel):
+    column: str
+    by: Literal["header", "content", "user", "derived"]
+
+
+class UploadColumn(BaseModel):
+    column: str
+    type: Literal["number", "date", "text", "empty"]
+    decimal_separator: str | None = None
+    date_format: Literal["iso", "numeric", "month", "serial"] | None = None
+    date_order: Literal["DMY", "MDY", "ambiguous"] | None = None
+
+
+class UploadReport(BaseModel):
+    """What the ingest read, loaded and rejected, and how it understood the file"""
+
+    rows_read: int | None = None
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    rejected_by_reason: dict[str, int] | None = Field(
+        default=None, description="Reasons: column_count, missing_date, invalid_date, "
+        "invalid_amount, invalid_quantity, invalid_unit_price, missing_measure")
+    examples: list[UploadReportExample] | None = None
+    mapping: dict[str, UploadMappedColumn] | None = None
+    columns: list[UploadColumn] | None = None
+    warnings: list[str] | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+class UploadError(ErrorDetail):
+    code: str = Field(description="e.g. empty_file, not_text, no_header, no_data_rows, "
+                      "no_date_column, no_measure_column, ambiguous_date_format, "
+                      "too_many_rejects, mapping_column_missing, mapping_type_mismatch, "
+                      "parse_error, encoding_error, object_missing")
+    details: Any = None
+
+
+class Upload(BaseModel):
+    """One upload with its status, progress and validation report"""
+
+    id: str
+    tenant_id: str
+    dataset_id: str
+    dataset_name: str
+    filename: str
+    size_bytes: int
+    content_type: str
+    mode: Literal["append", "replace"]
+    mapping: dict[str, str | None] | None = None
+    date_order: str | None = None
+    decimal_separator: str | None = None
+    status: Literal["pending", "uploaded", "processing", "loaded", "failed"]
+    progress: float | None = Field(default=None, ge=0, le=1)
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    bucket: str | None = None
+    object_name: str
+    generation: str | None = None
+    received_bytes: int | None = None
+    dataset_version: int | None = None
+    upload_expires_at: datetime | None = None
+    report: UploadReport | None = None
+    error: UploadError | None = None
+
+
+class UploadCreated(BaseModel):
+    """The pending upload and how to send the file"""
+
+    upload: Upload
+    upload_url: str = Field(json_schema_extra={"format": "uri"})
+    method: Literal["PUT"]
+    headers: dict[str, str] = Field(description="Headers the PUT must carry exactly")
+    expires_at: datetime
+
+
+class UploadPage(BaseModel):
+    """One page of uploads, newest first"""
+
+    items: list[Upload]
+    next_page_token: str | None
+
+
+class UploadListQuery(BaseModel):
+    page_size: int = Field(default=20, ge=1, le=100)
+    page_token: str | None = Field(default=None, pattern="^[0-9]{0,9}$",
+                                   description="next_page_token of the previous page")
+
+
+class UploadDeleted(BaseModel):
+    """Deleted"""
+
+    id: str
+    deleted: bool
+    rows_removed: int
+    dataset_version: int | None = None
