@@ -13,9 +13,8 @@ import pytest
 
 from shared.web.catalog import ENTRY_POINTS
 from shared.web.openapi import build_spec, load_routers, openapi_path
-from tests.functions.test_predict_http import sales
 from tests.openapi_shape import check
-from tests.unit.test_metrics_data import load_frame
+from tests.support.metrics_data import load_frame, sales
 
 SPEC = build_spec()
 ROUTERS = load_routers()
