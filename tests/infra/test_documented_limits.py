@@ -185,14 +185,16 @@ def test_cached_views_stay_under_the_document_size():
 def test_a_report_of_countless_bad_rows_stays_small():
     """Rejected rows are counted, not listed: examples are capped per reason and their
     values cut, so the report's size does not grow with the file."""
-    from shared.ingest.report import MAX_EXAMPLES_PER_REASON, REASONS, Report
+    from shared.ingest.report import MAX_EXAMPLES_PER_REASON, Report
 
+    reasons = ("column_count", "missing_date", "invalid_date", "invalid_amount",
+               "invalid_quantity", "invalid_unit_price", "missing_measure")
     report = Report()
-    for reason in REASONS:
+    for reason in reasons:
         for row in range(2_000):
             report.reject(row, "c" * 64, "é" * 100_000, reason)
     size = len(json.dumps(report.to_dict(), ensure_ascii=False).encode())
-    assert len(report.examples) == len(REASONS) * MAX_EXAMPLES_PER_REASON
+    assert len(report.examples) == len(reasons) * MAX_EXAMPLES_PER_REASON
     assert size < FIRESTORE_DOCUMENT_BYTES // 4, size
 
 
