@@ -142,7 +142,7 @@ def scenarios(deps, lines, function_client, make_user, monkeypatch):
     from shared.web import task_handler
     monkeypatch.setattr(task_handler, "verify_caller", lambda request, deps: None)
 
-    def bad_payload(payload, info):
+    def bad_payload(payload):
         raise errors.InvalidInput("dataset is gone", code="dataset_missing")
     lines.clear()
     with flask.Flask("task").test_request_context("/", method="POST", json={"x": 1}):
