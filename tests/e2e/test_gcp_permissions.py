@@ -26,6 +26,7 @@ from tests.support.finalize_events import finalize_events, pull_finalize_event, 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 BUCKET = "tidemark-permissions"
+REJECTED_BUCKET = "tidemark-permissions-rejected"
 DATASET_BQ = "tidemark_permissions"
 TASKS_SA = f"tidemark-tasks@{emulators.PROJECT}.iam.gserviceaccount.com"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
@@ -36,6 +37,7 @@ PASSWORD = "correct horse battery staple 9"
 # the functions as TIDEMARK_* settings).
 BIND = {
     Resource("bucket", BUCKET): "google_storage_bucket.uploads",
+    Resource("bucket", REJECTED_BUCKET): "google_storage_bucket.rejected",
     Resource("dataset", DATASET_BQ): "google_bigquery_dataset.warehouse",
     Resource("queue", "metrics"): "google_cloud_tasks_queue.metrics",
     Resource("queue", "forecast"): "google_cloud_tasks_queue.forecast",
@@ -68,6 +70,7 @@ def recorded(events, request, tmp_path, function_client):
     from shared.settings import Settings
 
     rec = Recorder()
+    events["storage"].create_bucket(REJECTED_BUCKET)  # terraform's rejected-rows bucket
     firestore = emulators.shared_emulator(request, "firestore")
     bigquery = emulators.shared_emulator(request, "bigquery")
     tasks = emulators.shared_emulator(request, "tasks")
@@ -81,11 +84,12 @@ def recorded(events, request, tmp_path, function_client):
             data_dir=tmp_path / function, warehouse_dataset=DATASET_BQ,
             tasks_location=emulators.TASK_LOCATION, tasks_service_account=TASKS_SA,
             metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
-            can_sign_tokens=function == "auth")
+            rejected_bucket=REJECTED_BUCKET)
         return Deps(
             settings,
             blobs=GcsBlobStore(client=rec.storage_client(events["gcs"].url, emulators.PROJECT),
-                               signing_credentials=emulators.signing_credentials()),
+                               signing_credentials=emulators.signing_credentials(),
+                               routes={"rejected/": REJECTED_BUCKET}),
             docs=FirestoreDocumentStore(client=rec.firestore_client(firestore.host,
                                                                     emulators.PROJECT)),
             warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset=DATASET_BQ,
@@ -127,7 +131,12 @@ def run_pipeline(events, deps, client) -> None:
     assert auth.post("/api/auth/refresh", json={
         "refresh_token": session["refresh_token"]}).status_code == 200
 
-    body = (ROOT / "tests" / "data" / "superstore.csv").read_bytes()
+    # One line with an unreadable date: its rejected rows go to their own bucket, and
+    # are read back through the API, so those calls are recorded too.
+    body = (ROOT / "tests" / "data" / "superstore.csv").read_bytes().rstrip(b"\n") + (
+        b'\n9999,"CA-2016-000000",not a date,2016-11-11,"Second Class","CG-12520",'
+        b'"Claire Gute","Consumer","United States","Henderson","Kentucky",42420,"South",'
+        b'"FUR-BO-10001798","Furniture","Bookcases","Bookcase",261.96,2,0,41.9136\n')
     uploads = client("upload", "upload_http")
     created = uploads.post("/api/uploads", headers=bearer, json={
         "filename": "superstore.csv", "size_bytes": len(body), "content_type": "text/csv",
@@ -143,7 +152,10 @@ def run_pipeline(events, deps, client) -> None:
     assert ingest.post("/", headers=headers, data=data).status_code == 200
     got = uploads.get(f"/api/uploads/{upload['id']}", headers=bearer)
     assert got.get_json()["status"] == "loaded", got.get_json()
+    assert got.get_json()["report"]["rows_rejected"] == 1, got.get_json()["report"]
     assert uploads.get("/api/uploads", headers=bearer).status_code == 200
+    rejected = uploads.get(f"/api/uploads/{upload['id']}/rejected", headers=bearer)
+    assert rejected.status_code == 200 and b"not a date" in rejected.data
 
     tenant, dataset = session["tenant"]["id"], upload["dataset_id"]
     task = queued_task(deps, "metrics", f"metrics-{tenant}-{dataset}-v1")
