@@ -246,6 +246,6 @@ def _signed_and_verified(firestore, project: str, prefix: str, earlier: str | No
 
 
 def emulators_env_name() -> str:
-    from shared.adapters.gcp.secret_manager import EMULATOR_HOST
+    from shared.adapters.gcp._emulators import SECRET_MANAGER
 
-    return EMULATOR_HOST
+    return SECRET_MANAGER

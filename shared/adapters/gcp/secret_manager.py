@@ -14,7 +14,6 @@ terraform (and their first versions by the deploy), so a missing one is NotFound
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import threading
 import time
@@ -24,13 +23,6 @@ from shared import errors
 from shared.adapters.gcp._errors import translated
 from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import SecretStore
-
-# Google ships no Secret Manager emulator. As the Firestore, Pub/Sub and Storage clients
-# do with their *_EMULATOR_HOST variables, a host:port here sends the client, without
-# credentials, to a stand-in of the REST API (tests/secret_manager_standin.py), so a
-# separate process (the command line, a function under functions-framework) can be
-# tested with nothing but its environment. Never set on Cloud Functions.
-EMULATOR_HOST = "SECRET_MANAGER_EMULATOR_HOST"
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _VERSION = re.compile(r"^(latest|[1-9][0-9]{0,18})$")
@@ -57,14 +49,9 @@ class SecretManagerStore(SecretStore):
         def build() -> Any:
             from google.cloud import secretmanager
 
-            host = os.environ.get(EMULATOR_HOST)
-            if host:
-                from google.auth.credentials import AnonymousCredentials
+            from shared.adapters.gcp._emulators import secret_manager_options
 
-                return secretmanager.SecretManagerServiceClient(
-                    credentials=AnonymousCredentials(), transport="rest",
-                    client_options={"api_endpoint": f"http://{host}"})
-            return secretmanager.SecretManagerServiceClient()
+            return secretmanager.SecretManagerServiceClient(**secret_manager_options())
 
         self._client = LazyClient(build, client)
         self._clock = clock
