@@ -225,3 +225,17 @@ def test_imports_are_read_at_any_depth():
              "    import google_crc32c\n    from . import x\n    from shared import y\n"
     assert imported_modules(source, "m.py") == {
         "google.cloud", "google.cloud.firestore", "google_crc32c"}
+
+
+def test_no_function_is_deployed_with_an_emulator_variable():
+    """The adapters' emulator switches (shared/adapters/gcp/_emulators.py) and the
+    clients' own *_EMULATOR_HOST variables must never reach a deployed function."""
+    from tests.infra.terraform_config import load
+
+    cfg = load()
+    maps = [v for k, v in cfg.locals.items() if k.endswith("environment")]
+    maps += [m.get("environment", {}) for m in cfg.modules.values()]
+    names = {name for m in maps if isinstance(m, dict) for name in m}
+    assert "TIDEMARK_BACKEND" in names
+    assert not [n for n in names if n.endswith("EMULATOR_HOST")]
+    assert "EMULATOR_HOST" not in cfg.text()
