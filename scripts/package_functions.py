@@ -38,15 +38,17 @@ DEFAULT_OUT = ROOT / "build" / "functions"
 
 # The Google Cloud clients each function's code reaches through shared/adapters/gcp,
 # mirroring its service account's roles in terraform/iam.tf. Every function verifies
-# access tokens against the public keys in Secret Manager.
+# access tokens against the public keys in Secret Manager, whose adapter imports
+# google_crc32c itself: it is declared, not left to arrive through another client.
+_SECRETS = ("google-cloud-secret-manager", "google-crc32c")
 GCP_CLIENTS: dict[str, tuple[str, ...]] = {
-    "auth": ("google-auth", "google-cloud-firestore", "google-cloud-secret-manager"),
+    "auth": ("google-auth", "google-cloud-firestore", *_SECRETS),
     "upload": ("google-auth", "google-cloud-bigquery", "google-cloud-firestore",
-               "google-cloud-secret-manager", "google-cloud-storage", "google-cloud-tasks"),
+               *_SECRETS, "google-cloud-storage", "google-cloud-tasks"),
     "metrics": ("google-auth", "google-cloud-bigquery", "google-cloud-firestore",
-                "google-cloud-secret-manager", "google-cloud-tasks"),
+                *_SECRETS, "google-cloud-tasks"),
     "predict": ("google-auth", "google-cloud-bigquery", "google-cloud-firestore",
-                "google-cloud-secret-manager"),
+                *_SECRETS),
 }
 
 # 1980-01-01, the earliest time a zip entry can carry.

@@ -56,9 +56,22 @@ def rotate_in_store(secrets, keep: int = 2) -> dict[str, Any]:
     """`tidemark keys rotate`: add a new signing key as a new secret version and
     publish the matching public JWKS. The previous key stays in both sets, so tokens
     it signed keep verifying until they expire (15 min); run the next rotation no
-    sooner than that. Returns the new kid and the kids now valid."""
-    current = secrets.get("jwt-signing-keys")
-    rotated = rotate(current, keep=keep)
+    sooner than that. Returns the new kid and the kids now valid.
+
+    On the first deploy terraform has created the secrets but no version (the private
+    key must never be in terraform state). `latest` is an alias of the most recently
+    created version
+    (https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access),
+    so on a secret with none the access answers NOT_FOUND: the first rotation then
+    writes the first key set, and the runbook's one command works on an empty project
+    as on a running one."""
+    from shared import errors
+
+    try:
+        current = secrets.get("jwt-signing-keys")
+    except errors.NotFound:
+        current = None
+    rotated = new_keyset() if current is None else rotate(current, keep=keep)
     version = secrets.add_version("jwt-signing-keys", rotated)
     # Verifiers read the public set from its own secret (on GCP only the auth function
     # may read the private one); the local store derives it, so this is harmless there.

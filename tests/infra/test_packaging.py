@@ -4,7 +4,6 @@ only the dependencies it needs."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -19,20 +18,7 @@ from packaging.utils import canonicalize_name
 
 from shared.web.catalog import ENTRY_POINTS
 from tests.infra.terraform_config import ROOT
-
-FUNCTIONS = sorted({ep.function for ep in ENTRY_POINTS})
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("package_functions",
-                                                  ROOT / "scripts" / "package_functions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PKG = _script()
-PROJECT = PKG.load_pyproject()
+from tests.support.packaging import FUNCTIONS, PKG, PROJECT, snapshot
 
 
 def _names(requirements: str) -> set[str]:
@@ -43,27 +29,6 @@ def _names(requirements: str) -> set[str]:
 def _extra(name: str) -> set[str]:
     return {canonicalize_name(Requirement(r).name)
             for r in PROJECT["optional-dependencies"][name]}
-
-
-def _snapshot(dest: Path) -> Path:
-    """A frozen copy of the sources, so the comparisons below see one version."""
-    for part in ("shared", "functions"):
-        shutil.copytree(ROOT / part, dest / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return dest
-
-
-@pytest.fixture(scope="module")
-def src(tmp_path_factory) -> Path:
-    return _snapshot(tmp_path_factory.mktemp("repo"))
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, src) -> Path:
-    out = tmp_path_factory.mktemp("functions")
-    for name in FUNCTIONS:
-        PKG.package(name, out, project=PROJECT, root=src)
-    return out
 
 
 def test_every_function_in_the_catalog_is_packaged(built, src):
@@ -82,7 +47,7 @@ def test_same_sources_give_the_same_bytes(built, src, tmp_path):
 
 
 def test_a_changed_source_changes_the_zip(tmp_path):
-    root = _snapshot(tmp_path / "repo")
+    root = snapshot(tmp_path / "repo")
     first = PKG.package("auth", tmp_path / "a", project=PROJECT, root=root).read_bytes()
     with (root / "functions" / "auth" / "main.py").open("a") as f:
         f.write("\n# changed\n")
@@ -126,7 +91,7 @@ def test_a_package_carries_only_the_shared_modules_its_function_imports(built):
 
 
 def test_lazy_imports_are_followed_and_devstack_imports_refused(tmp_path):
-    root = _snapshot(tmp_path / "repo")
+    root = snapshot(tmp_path / "repo")
     main = root / "functions" / "auth" / "main.py"
     main.write_text(main.read_text() + "\n\ndef _later():\n    from shared.forecast import "
                     "engine\n    return engine\n")

@@ -66,7 +66,10 @@ class BigQueryWarehouse(Warehouse):
         def build() -> Any:
             from google.cloud import bigquery
 
-            return bigquery.Client(project=self.project, location=self.location)
+            from shared.adapters.gcp._emulators import bigquery_options
+
+            return bigquery.Client(project=self.project, location=self.location,
+                                   **bigquery_options())
 
         self._client = LazyClient(build, client)
         self._ensured: set[str] = set()

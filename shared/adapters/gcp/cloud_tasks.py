@@ -55,8 +55,21 @@ class CloudTasksQueue(TaskQueue):
                                            _MAX_DISPATCH_S))
 
         def build() -> Any:
+            import os
+
             from google.cloud import tasks_v2
 
+            from shared.adapters.gcp._emulators import CLOUD_TASKS
+
+            host = os.environ.get(CLOUD_TASKS)
+            if host:  # shared/adapters/gcp/_emulators.py
+                import grpc
+                from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+                    CloudTasksGrpcTransport,
+                )
+
+                return tasks_v2.CloudTasksClient(
+                    transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host)))
             return tasks_v2.CloudTasksClient()
 
         self._client = LazyClient(build, client)

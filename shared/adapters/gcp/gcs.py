@@ -188,6 +188,13 @@ class GcsBlobStore(BlobStore):
         """Sign with a private key when the credentials hold one, else through IAM."""
         from google.auth import credentials as gcreds
 
+        from shared.adapters.gcp._emulators import (
+            storage_emulated,
+            throwaway_signing_credentials,
+        )
+
+        if self._signing_credentials is None and storage_emulated():
+            return {"credentials": throwaway_signing_credentials()}
         creds = self._signing_credentials or self.client._credentials
         if isinstance(creds, gcreds.Signing) and not self.signing_service_account:
             return {"credentials": creds}

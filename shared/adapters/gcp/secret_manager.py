@@ -49,7 +49,9 @@ class SecretManagerStore(SecretStore):
         def build() -> Any:
             from google.cloud import secretmanager
 
-            return secretmanager.SecretManagerServiceClient()
+            from shared.adapters.gcp._emulators import secret_manager_options
+
+            return secretmanager.SecretManagerServiceClient(**secret_manager_options())
 
         self._client = LazyClient(build, client)
         self._clock = clock
