@@ -13,10 +13,13 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.web.catalog import ENTRY_POINTS, EntryPoint
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 log = logging.getLogger("tidemark.local")
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +75,7 @@ def frontend_dir() -> Path:
     return dist if (dist / "index.html").exists() else ROOT / "frontend" / "public"
 
 
-def create_app(deps) -> Callable:
+def create_app(deps: Deps) -> Callable:
     """The whole local stack as one WSGI app (the caller installs `deps` globally)."""
     from flask import Flask, Response, request
 
@@ -155,7 +158,7 @@ def create_app(deps) -> Callable:
     return PrefixDispatcher(root.wsgi_app, {k: v.wsgi_app for k, v in function_apps.items()})
 
 
-def recover_after_crash(deps) -> dict[str, int]:
+def recover_after_crash(deps: Deps) -> dict[str, int]:
     """Undo what a crash of the previous run (the only process that writes this data
     dir) may have left, before the worker starts: ingest claims it held are released;
     every landed upload object that was never ingested gets its finalize event again
