@@ -81,6 +81,11 @@ def _from_store(value: Any) -> Any:
     return value
 
 
+def _field_key(field: str) -> Callable[[Document], tuple[int, Any]]:
+    """A sort key on one field of a document, in Firestore's order."""
+    return lambda d: _sort_key(d.data.get(field))
+
+
 def _sort_key(value: Any) -> tuple[int, Any]:
     """Firestore's order across types: null, bool, number, timestamp, string, array, map."""
     if value is None:
@@ -260,8 +265,7 @@ class FirestoreDocumentStore(DocumentStore):
         if unordered:
             docs.sort(key=lambda d: d.id)
             for o in reversed(order_by):  # stable sorts, last key first
-                docs.sort(key=lambda d, f=o.field: _sort_key(d.data.get(f)),
-                          reverse=o.descending)
+                docs.sort(key=_field_key(o.field), reverse=o.descending)
             docs = docs[offset:] if limit is None else docs[offset:offset + limit]
         return docs
 

@@ -35,7 +35,9 @@ _Q = "X-Tidemark-"
 
 class FileBlobStore(BlobStore):
     def __init__(self, root: Path, *, base_url: str, signing_key: bytes,
-                 on_finalized: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_finalized: Callable[[dict[str, Any]], object] | None = None) -> None:
+        """`on_finalized` is called with the finalize event of every committed object;
+        what it returns (the local delivery returns its task) is not used here."""
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self._key = signing_key
