@@ -13,9 +13,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, TypeVar
 
 from shared import errors
+
+R = TypeVar("R")  # what a transaction's function returns, handed back by the store
 
 # --------------------------------------------------------------------------- blobs
 
@@ -274,7 +276,7 @@ class DocumentStore(abc.ABC):
         """Documents of one collection matching every filter, ordered, limited."""
 
     @abc.abstractmethod
-    def transaction(self, fn: Callable[[Transaction], Any], *, max_attempts: int = 5) -> Any:
+    def transaction(self, fn: Callable[[Transaction], R], *, max_attempts: int = 5) -> R:
         """Run fn atomically; fn may be called again on contention, so it must not have
         side effects outside the transaction."""
 

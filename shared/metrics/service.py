@@ -29,6 +29,7 @@ from shared.metrics.view import DEFAULT_TOP, ViewRequest, default_grain
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ports import Transaction
 
 log = logging.getLogger("tidemark.metrics")
 
@@ -137,7 +138,7 @@ def store_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int,
            "grain": payload.get("grain"), "top": payload.get("top"),
            "computed_at": datetime.now(UTC), "payload": _dumps(payload)}
 
-    def write(tx) -> bool:
+    def write(tx: Transaction) -> bool:
         existing = tx.get(snapshots, dataset_id)
         if existing and int(existing.data.get("version") or 0) > version:
             return False

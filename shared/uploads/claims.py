@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.ports import TaskRef
+from shared.ports import TaskRef, Transaction
 from shared.uploads.records import (
     EVENTS,
     TaskPayload,
@@ -30,6 +30,7 @@ from shared.uploads.records import (
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ingest.report import Report
 
 log = logging.getLogger("tidemark.ingest")
 
@@ -106,7 +107,7 @@ def mark_received(deps: Deps, data: dict[str, Any]) -> bool:
 
 def claim(deps: Deps, run: IngestRun) -> str:
     """'claimed', 'committed' (loaded, follow-up pending) or a reason to ignore."""
-    def tx_fn(tx) -> str:
+    def tx_fn(tx: Transaction) -> str:
         now = datetime.now(UTC)
         event = tx.get(EVENTS, run.key)
         upload = tx.get(run.uploads, run.upload_id)
@@ -147,7 +148,7 @@ def release(deps: Deps, key: str, claim_id: str | None = None) -> None:
     """After a failure, let the next delivery take over at once (a load that already
     committed is left alone: the follow-up is all that remains). With a claim id, only
     that claim is released, never another delivery's."""
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         event = tx.get(EVENTS, key)
         if event is not None and event.data.get("status") == "processing" and \
                 (claim_id is None or event.data.get("claim") == claim_id):
@@ -176,7 +177,7 @@ def superseded(deps: Deps, run: IngestRun, live: str) -> dict[str, Any]:
     hand the upload back to `uploaded`, so the newer generation's event ingests it."""
     now = datetime.now(UTC)
 
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         tx.get(EVENTS, run.key)
         tx.update(run.uploads, run.upload_id, {
             "status": "uploaded", "generation": live, "progress": 0.0, "updated_at": now})
@@ -189,14 +190,15 @@ def superseded(deps: Deps, run: IngestRun, live: str) -> dict[str, Any]:
     return {"status": "ignored", "reason": "superseded", "upload_id": run.upload_id}
 
 
-def fail(deps: Deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, Any]:
+def fail(deps: Deps, run: IngestRun, error: dict[str, Any],
+         report: Report | None = None) -> dict[str, Any]:
     """processing -> failed, for good: the user sees `error` (code, message, details)
     and may delete the upload or send the file again. A claim that is no longer this
     run's (a later delivery took over) or a load that already committed is left as
     it is: the outcome says `ignored` then."""
     now = datetime.now(UTC)
 
-    def tx_fn(tx) -> bool:
+    def tx_fn(tx: Transaction) -> bool:
         event = tx.get(EVENTS, run.key)
         if event is not None and (event.data.get("status") in ("committed", "done")
                                   or event.data.get("claim") not in (None, run.claim)):
@@ -223,7 +225,7 @@ def commit(deps: Deps, run: IngestRun, dataset_id: str, mode: str | None,
     """processing -> loaded, with the dataset's version bumped, in one transaction."""
     datasets = datasets_path(run.tenant_id)
 
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         now = datetime.now(UTC)
         event = tx.get(EVENTS, run.key)
         dataset = tx.get(datasets, dataset_id)

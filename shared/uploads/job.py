@@ -88,14 +88,14 @@ def ingest_object(deps: Deps, bucket: str, name: str, generation: str | int,
         # would ever move the upload on from `processing`. Record the failure; if even
         # that cannot be written, ask for a retry, which records it then.
         try:
-            outcome = claims.fail(deps, run, _reason(exc))
+            failed = claims.fail(deps, run, _reason(exc))
         except BaseException:
             claims.release(deps, run.key, run.claim)
             raise
-        if outcome["status"] != "failed":  # loaded already, or no longer this claim's
+        if failed["status"] != "failed":  # loaded already, or no longer this claim's
             claims.release(deps, run.key, run.claim)
             raise
-        return outcome
+        return failed
     except BaseException:
         claims.release(deps, run.key, run.claim)
         raise
@@ -129,7 +129,12 @@ def _failure(exc: IngestFailed) -> dict[str, Any]:
 
 
 def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
-    record = deps.docs.get(run.uploads, run.upload_id).data
+    doc = deps.docs.get(run.uploads, run.upload_id)
+    if doc is None:
+        # The claim found the record and made it `processing`, which delete_upload
+        # refuses; only a deleted tenant takes it away. The retry then ignores the object.
+        raise errors.Unavailable("the upload's record is gone", code="upload_gone")
+    record = doc.data
     opts = IngestOptions(tenant_id=run.tenant_id, dataset_id=record["dataset_id"],
                          upload_id=run.upload_id, mapping=record.get("mapping") or None,
                          date_order=record.get("date_order"),

@@ -31,6 +31,7 @@ from shared.ports import (
     DocumentStore,
     Filter,
     Order,
+    R,
     Transaction,
     check_document_path,
 )
@@ -269,13 +270,13 @@ class FirestoreDocumentStore(DocumentStore):
             docs = docs[offset:] if limit is None else docs[offset:offset + limit]
         return docs
 
-    def transaction(self, fn: Callable[[Transaction], Any], *, max_attempts: int = 5) -> Any:
+    def transaction(self, fn: Callable[[Transaction], R], *, max_attempts: int = 5) -> R:
         from google.cloud import firestore
 
         txn = self.client.transaction(max_attempts=max(1, max_attempts))
 
         @firestore.transactional
-        def run(t: Any) -> Any:
+        def run(t: Any) -> R:
             return fn(_FirestoreTransaction(self, t))
 
         with translated("transaction"):
