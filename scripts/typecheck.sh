@@ -4,6 +4,7 @@
 # functions/<name>/main.py on its own, because all four modules are named `main` and
 # one mypy run cannot hold two modules of the same name. The per-function runs report
 # only the entry module (imports are followed silently): shared/ was checked just above.
+# mypy's cache (.mypy_cache) makes the later runs cheap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ status=0
 "$MYPY" || status=1
 for main in functions/*/main.py; do
   echo "mypy: $main"
-  "$MYPY" --follow-imports=silent "$main" || status=1
+  # Most per-module sections name modules one function never imports: not a mistake here.
+  "$MYPY" --follow-imports=silent --no-warn-unused-configs "$main" || status=1
 done
 exit $status
