@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 R = TypeVar("R")  # what a transaction's function returns, handed back by the store
 
@@ -312,3 +315,35 @@ class SecretStore(abc.ABC):
     @abc.abstractmethod
     def add_version(self, name: str, value: bytes) -> str:
         """Store a new version (key rotation); returns its version id."""
+
+
+# -------------------------------------------------------------------- all of them
+
+
+class Ports(Protocol):
+    """The settings and the ports a use case is handed; `shared.bootstrap.Deps` is the
+    one implementation. Services name `Deps` itself. The few modules the composition
+    root reaches through its own imports (the local finalize delivery, and the upload
+    claims it marks objects received with) name this instead: naming `Deps` would make
+    them and `bootstrap` import each other."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def local(self) -> bool: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def warehouse(self) -> Warehouse: ...
+
+    @property
+    def docs(self) -> DocumentStore: ...
+
+    @property
+    def tasks(self) -> TaskQueue: ...
+
+    @property
+    def secrets(self) -> SecretStore: ...

@@ -29,8 +29,8 @@ from shared.uploads.records import (
 )
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Deps
     from shared.ingest.report import Report
+    from shared.ports import Ports
 
 log = logging.getLogger("tidemark.ingest")
 
@@ -49,7 +49,7 @@ class IngestRun:
     claim: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
-    def of(cls, deps: Deps, bucket: str, name: str, generation: str | int,
+    def of(cls, deps: Ports, bucket: str, name: str, generation: str | int,
            size: int | None = None) -> IngestRun | None:
         """The run for an upload object; None for any other object."""
         parsed = parse_object_name(bucket, name, deps.settings)
@@ -72,12 +72,12 @@ def lease_seconds() -> int:
     return get_settings().ingest_lease_s
 
 
-def enqueue_metrics(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> TaskRef:
+def enqueue_metrics(deps: Ports, tenant_id: str, dataset_id: str, version: int) -> TaskRef:
     task = TaskPayload(tenant_id, dataset_id, version)
     return deps.tasks.enqueue("metrics", task.to_dict(), name=task.task_name("metrics"))
 
 
-def mark_uploaded(deps: Deps, bucket: str, name: str, generation: str | int,
+def mark_uploaded(deps: Ports, bucket: str, name: str, generation: str | int,
                   size: int | None = None) -> bool:
     """pending -> uploaded: the object has landed and waits for its ingest. Only a
     pending upload changes (compare-and-set), so a late or repeated call never moves
@@ -98,14 +98,14 @@ def mark_uploaded(deps: Deps, bucket: str, name: str, generation: str | int,
     return True
 
 
-def mark_received(deps: Deps, data: dict[str, Any]) -> bool:
+def mark_received(deps: Ports, data: dict[str, Any]) -> bool:
     """mark_uploaded for the data of a finalize CloudEvent (a GCS object resource)."""
     size = str(data.get("size") or "")
     return mark_uploaded(deps, data["bucket"], data["name"], data["generation"],
                          int(size) if size.isdigit() and int(size) else None)
 
 
-def claim(deps: Deps, run: IngestRun) -> str:
+def claim(deps: Ports, run: IngestRun) -> str:
     """'claimed', 'committed' (loaded, follow-up pending) or a reason to ignore."""
     def tx_fn(tx: Transaction) -> str:
         now = datetime.now(UTC)
@@ -144,7 +144,7 @@ def claim(deps: Deps, run: IngestRun) -> str:
     return deps.docs.transaction(tx_fn)
 
 
-def release(deps: Deps, key: str, claim_id: str | None = None) -> None:
+def release(deps: Ports, key: str, claim_id: str | None = None) -> None:
     """After a failure, let the next delivery take over at once (a load that already
     committed is left alone: the follow-up is all that remains). With a claim id, only
     that claim is released, never another delivery's."""
@@ -160,7 +160,7 @@ def release(deps: Deps, key: str, claim_id: str | None = None) -> None:
         log.warning("could not release the ingest lease", extra={"event": key})
 
 
-def release_claims(deps: Deps) -> int:
+def release_claims(deps: Ports) -> int:
     """Release every claim still marked processing, so the next delivery takes over at
     once. Only for a restart of the single process that held them (the local stack):
     anywhere else a live ingest may hold one."""
@@ -172,7 +172,7 @@ def release_claims(deps: Deps) -> int:
     return len(held)
 
 
-def superseded(deps: Deps, run: IngestRun, live: str) -> dict[str, Any]:
+def superseded(deps: Ports, run: IngestRun, live: str) -> dict[str, Any]:
     """The client PUT the file again (a retry) before this generation's event came:
     hand the upload back to `uploaded`, so the newer generation's event ingests it."""
     now = datetime.now(UTC)
@@ -190,7 +190,7 @@ def superseded(deps: Deps, run: IngestRun, live: str) -> dict[str, Any]:
     return {"status": "ignored", "reason": "superseded", "upload_id": run.upload_id}
 
 
-def fail(deps: Deps, run: IngestRun, error: dict[str, Any],
+def fail(deps: Ports, run: IngestRun, error: dict[str, Any],
          report: Report | None = None) -> dict[str, Any]:
     """processing -> failed, for good: the user sees `error` (code, message, details)
     and may delete the upload or send the file again. A claim that is no longer this
@@ -220,7 +220,7 @@ def fail(deps: Deps, run: IngestRun, error: dict[str, Any],
     return {"status": "failed", "upload_id": run.upload_id, "error": error}
 
 
-def commit(deps: Deps, run: IngestRun, dataset_id: str, mode: str | None,
+def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
            report: dict[str, Any]) -> None:
     """processing -> loaded, with the dataset's version bumped, in one transaction."""
     datasets = datasets_path(run.tenant_id)
@@ -250,7 +250,7 @@ def commit(deps: Deps, run: IngestRun, dataset_id: str, mode: str | None,
     deps.docs.transaction(tx_fn)
 
 
-def follow_up(deps: Deps, run: IngestRun) -> dict[str, Any]:
+def follow_up(deps: Ports, run: IngestRun) -> dict[str, Any]:
     """committed -> done: the named metrics task of the new version is enqueued."""
     event = deps.docs.get(EVENTS, run.key)
     data = event.data if event else {}

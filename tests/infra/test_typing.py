@@ -1,5 +1,6 @@
-"""Type checking: every `deps` parameter says it is a `Deps`, and mypy runs where the
-other checks run.
+"""Type checking: every `deps` parameter says it is a `Deps` (or, in the modules the
+composition root itself imports, the `Ports` protocol `Deps` implements: see
+shared/ports.py), and mypy runs where the other checks run.
 
 mypy itself runs from scripts/typecheck.sh in `make test`, `make lint` and the Cloud
 Build test step, not from pytest: a second copy of a whole-tree mypy run inside the
@@ -33,9 +34,12 @@ def _sources() -> list[Path]:
     return sorted(p for d in CHECKED for p in (ROOT / d).rglob("*.py"))
 
 
+DEPS_TYPES = {"Deps", "Ports"}
+
+
 def unannotated_deps(source: str) -> list[str]:
     """`function:line` of every parameter named `deps` whose annotation is missing or
-    does not name `Deps`."""
+    names neither `Deps` nor `Ports`."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -46,7 +50,7 @@ def unannotated_deps(source: str) -> list[str]:
                 continue
             names = {n.id for n in ast.walk(arg.annotation) if isinstance(n, ast.Name)} \
                 if arg.annotation is not None else set()
-            if "Deps" not in names:
+            if not names & DEPS_TYPES:
                 found.append((arg.lineno, f"{getattr(node, 'name', '<lambda>')}:{arg.lineno}"))
     return [where for _, where in sorted(found)]
 
@@ -68,7 +72,8 @@ def test_the_checks_catch_what_they_look_for():
            "def c(deps: Deps) -> None: ...\n"
            "def d(deps: Deps | None = None) -> None: ...\n"
            "f = lambda deps: deps\n"
-           "def e(deps: object) -> None: ...\n")
+           "def e(deps: object) -> None: ...\n"
+           "def g(deps: Ports) -> None: ...\n")
     assert unannotated_deps(src) == ["a:1", "b:2", "<lambda>:5", "e:6"]
     assert runtime_deps_imports("from shared.bootstrap import Deps\n") == [1]
     assert runtime_deps_imports("if TYPE_CHECKING:\n"

@@ -21,7 +21,7 @@ from shared import errors
 from shared.ports import TaskQueue, TaskRef
 
 if TYPE_CHECKING:
-    from shared.bootstrap import Deps
+    from shared.ports import Ports
 
 log = logging.getLogger("tidemark.events")
 
@@ -58,7 +58,7 @@ class LocalEventDelivery:
         return ref
 
 
-def delivery_for(deps: Deps) -> LocalEventDelivery:
+def delivery_for(deps: Ports) -> LocalEventDelivery:
     """The local stack's delivery: the upload use case marks the upload received as
     soon as its object lands, so the user sees it even while the queue is busy."""
     def received(data: dict[str, Any]) -> bool:
