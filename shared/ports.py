@@ -13,9 +13,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, TypeVar
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+R = TypeVar("R")  # what a transaction's function returns, handed back by the store
 
 # --------------------------------------------------------------------------- blobs
 
@@ -274,7 +279,7 @@ class DocumentStore(abc.ABC):
         """Documents of one collection matching every filter, ordered, limited."""
 
     @abc.abstractmethod
-    def transaction(self, fn: Callable[[Transaction], Any], *, max_attempts: int = 5) -> Any:
+    def transaction(self, fn: Callable[[Transaction], R], *, max_attempts: int = 5) -> R:
         """Run fn atomically; fn may be called again on contention, so it must not have
         side effects outside the transaction."""
 
@@ -310,3 +315,35 @@ class SecretStore(abc.ABC):
     @abc.abstractmethod
     def add_version(self, name: str, value: bytes) -> str:
         """Store a new version (key rotation); returns its version id."""
+
+
+# -------------------------------------------------------------------- all of them
+
+
+class Ports(Protocol):
+    """The settings and the ports a use case is handed; `shared.bootstrap.Deps` is the
+    one implementation. Services name `Deps` itself. The few modules the composition
+    root reaches through its own imports (the local finalize delivery, and the upload
+    claims it marks objects received with) name this instead: naming `Deps` would make
+    them and `bootstrap` import each other."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def local(self) -> bool: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def warehouse(self) -> Warehouse: ...
+
+    @property
+    def docs(self) -> DocumentStore: ...
+
+    @property
+    def tasks(self) -> TaskQueue: ...
+
+    @property
+    def secrets(self) -> SecretStore: ...

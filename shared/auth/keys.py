@@ -41,8 +41,11 @@ def rotate(keyset: bytes, keep: int = 2) -> bytes:
 def public_jwk(entry: dict[str, Any]) -> dict[str, Any]:
     import jwt
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     key = serialization.load_pem_private_key(entry["private_pem"].encode(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):  # _new_key only makes P-256 keys
+        raise ValueError(f"signing key {entry.get('kid')!r} is not an EC key")
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwk.update({"kid": entry["kid"], "alg": ALGORITHM, "use": "sig"})
     return jwk

@@ -12,12 +12,15 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.auth import audit, passwords, ratelimit, refresh
 from shared.auth.models import LoginRequest, RefreshRequest, RegisterRequest
 from shared.auth.validation import email_key, valid_id
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 log = logging.getLogger("tidemark.auth")
 
@@ -46,7 +49,7 @@ def public_tenant(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": tenant_id, "name": data.get("name"), "created_at": data.get("created_at")}
 
 
-def session(deps, *, user_id: str, tenant_id: str, role: str, email: str,
+def session(deps: Deps, *, user_id: str, tenant_id: str, role: str, email: str,
             family_id: str | None = None) -> dict[str, Any]:
     """A fresh access token and a refresh token (a new family unless given)."""
     from shared.auth.tokens import issue_access_token
@@ -62,7 +65,7 @@ def session(deps, *, user_id: str, tenant_id: str, role: str, email: str,
 
 # ------------------------------------------------------------------------- register
 
-def register(deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
+def register(deps: Deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """A new tenant and its first admin, signed in."""
     req = RegisterRequest.parse(body)
     email, password, tenant_name, name = req.email, req.password, req.tenant_name, req.name
@@ -125,7 +128,7 @@ def _invalid_credentials() -> errors.Unauthenticated:
     return errors.Unauthenticated("invalid email or password", code="invalid_credentials")
 
 
-def find_user(deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
+def find_user(deps: Deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
     """(tenant_id, user_id, user data) of the account with this email, or None."""
     index = deps.docs.get(EMAILS, email_key(email))
     if index is None:
@@ -137,7 +140,7 @@ def find_user(deps, email: str) -> tuple[str, str, dict[str, Any]] | None:
     return (tid, uid, user.data) if user is not None else None
 
 
-def login(deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
+def login(deps: Deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     """Email + password -> tokens. Unknown email, wrong password and an unfinished
     invite all take the same time and give the same answer."""
     req = LoginRequest.parse(body)
@@ -179,7 +182,7 @@ def login(deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dict[str,
 
 # -------------------------------------------------------------------- refresh/logout
 
-def refresh_session(deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
+def refresh_session(deps: Deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
     token = RefreshRequest.parse(body).refresh_token
     assert token is not None
     limits = ratelimit.limits()
@@ -210,7 +213,7 @@ def refresh_session(deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) 
             "user": public_user(rec.user_id, rec.tenant_id, user.data)}
 
 
-def logout(deps, body: RefreshRequest | Mapping[str, Any]) -> None:
+def logout(deps: Deps, body: RefreshRequest | Mapping[str, Any]) -> None:
     """Revoke the token's family. Unknown tokens are accepted silently (idempotent)."""
     token = RefreshRequest.parse(body).refresh_token
     rec = refresh.lookup(deps.docs, token or "")
@@ -220,7 +223,7 @@ def logout(deps, body: RefreshRequest | Mapping[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------- me
 
-def me(deps, principal) -> dict[str, Any]:
+def me(deps: Deps, principal) -> dict[str, Any]:
     user = deps.docs.get(users_collection(principal.tenant_id), principal.user_id)
     tenant = deps.docs.get("tenants", principal.tenant_id)
     if user is None:
@@ -229,5 +232,5 @@ def me(deps, principal) -> dict[str, Any]:
             "tenant": public_tenant(principal.tenant_id, tenant.data if tenant else {})}
 
 
-def jwks(deps) -> dict[str, Any]:
+def jwks(deps: Deps) -> dict[str, Any]:
     return json.loads(deps.secrets.get("jwt-public-keys"))

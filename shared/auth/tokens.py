@@ -11,10 +11,13 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.auth.keys import ALGORITHM
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT typ header value
 _KID = re.compile(r"^[0-9a-f]{16}$")
@@ -81,7 +84,7 @@ class _VerifiedTokens:
         self._entries: OrderedDict[tuple, tuple[str, Any, AccessClaims]] = OrderedDict()
 
     @staticmethod
-    def key(deps, token: str) -> tuple:
+    def key(deps: Deps, token: str) -> tuple:
         s = deps.settings
         return (id(deps.secrets), s.jwt_issuer, s.jwt_audience,
                 hashlib.sha256(token.encode()).digest())
@@ -137,7 +140,7 @@ def clear_key_cache() -> None:
     _verified.clear()
 
 
-def issue_access_token(deps, *, user_id: str, tenant_id: str, role: str,
+def issue_access_token(deps: Deps, *, user_id: str, tenant_id: str, role: str,
                        email: str) -> tuple[str, int]:
     """Returns (token, expires_in_seconds)."""
     import jwt
@@ -152,7 +155,7 @@ def issue_access_token(deps, *, user_id: str, tenant_id: str, role: str,
     return token, s.access_token_ttl_s
 
 
-def verify_access_token(deps, token: str) -> AccessClaims:
+def verify_access_token(deps: Deps, token: str) -> AccessClaims:
     """Pinned algorithm, kid from our own key set only, iss/aud/exp/nbf/iat/typ checked.
     A token already verified in full by this instance is answered from a small cache
     (see _VerifiedTokens); the caller still checks that the user is active."""
@@ -168,7 +171,7 @@ def verify_access_token(deps, token: str) -> AccessClaims:
     return claims
 
 
-def _verify(deps, token: str,
+def _verify(deps: Deps, token: str,
             invalid: errors.Unauthenticated) -> tuple[str, Any, AccessClaims]:
     import jwt
 

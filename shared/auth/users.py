@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.auth import audit, passwords, ratelimit
@@ -30,6 +30,9 @@ from shared.auth.service import (
 from shared.auth.validation import valid_id
 from shared.ports import Filter
 
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
+
 INVITE_TTL = timedelta(days=7)
 INVITE_PATH = "/api/auth/invites/accept"
 _INVITE = re.compile(r"^inv_([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{43})$")
@@ -44,14 +47,14 @@ def _user_not_found(user_id: str) -> errors.NotFound:
                            details={"user_id": user_id})
 
 
-def list_users(deps, principal) -> dict[str, Any]:
+def list_users(deps: Deps, principal) -> dict[str, Any]:
     docs = deps.docs.query(users_collection(principal.tenant_id))
     users = [public_user(d.id, principal.tenant_id, d.data) for d in docs]
     users.sort(key=lambda u: (str(u["created_at"]), u["id"]))
     return {"users": users}
 
 
-def create_user(deps, principal, body: CreateUserRequest | Mapping[str, Any], *,
+def create_user(deps: Deps, principal, body: CreateUserRequest | Mapping[str, Any], *,
                 ip: str) -> dict[str, Any]:
     """With a password: an active user. Without: an invited user and a one-time token
     the admin passes on; the email is reserved at once either way."""
@@ -80,7 +83,7 @@ def create_user(deps, principal, body: CreateUserRequest | Mapping[str, Any], *,
     return out
 
 
-def accept_invite(deps, body: AcceptInviteRequest | Mapping[str, Any], *,
+def accept_invite(deps: Deps, body: AcceptInviteRequest | Mapping[str, Any], *,
                   ip: str) -> dict[str, Any]:
     """Set the password of an invited user (once) and sign them in."""
     req = AcceptInviteRequest.parse(body)
@@ -131,7 +134,7 @@ def _invite_matches(data: dict[str, Any], secret: str) -> bool:
     return hmac.compare_digest(stored, _hash(secret))
 
 
-def update_user(deps, principal, user_id: str,
+def update_user(deps: Deps, principal, user_id: str,
                 body: UpdateUserRequest | Mapping[str, Any], *,
                 ip: str) -> dict[str, Any]:
     """Change role and/or disable; never leaves the tenant without an active admin."""

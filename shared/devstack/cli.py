@@ -68,11 +68,12 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from shared.adapters.local.task_queue import SqliteTaskQueue
     from shared.bootstrap import Deps
 
     deps = Deps(_settings(args))
     queue = deps.tasks
-    if not hasattr(queue, "counts"):
+    if not isinstance(queue, SqliteTaskQueue):
         print("task inspection is available on the local backend only", file=sys.stderr)
         return 2
     out = {"counts": queue.counts(), "dead_letters": [

@@ -13,10 +13,15 @@ import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import errors
 from shared.web.catalog import ENTRY_POINTS, EntryPoint
+
+if TYPE_CHECKING:
+    from shared.adapters.local.task_queue import TaskWorker
+    from shared.bootstrap import Deps
+    from shared.settings import Settings
 
 log = logging.getLogger("tidemark.local")
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +77,7 @@ def frontend_dir() -> Path:
     return dist if (dist / "index.html").exists() else ROOT / "frontend" / "public"
 
 
-def create_app(deps) -> Callable:
+def create_app(deps: Deps) -> Callable:
     """The whole local stack as one WSGI app (the caller installs `deps` globally)."""
     from flask import Flask, Response, request
 
@@ -155,7 +160,7 @@ def create_app(deps) -> Callable:
     return PrefixDispatcher(root.wsgi_app, {k: v.wsgi_app for k, v in function_apps.items()})
 
 
-def recover_after_crash(deps) -> dict[str, int]:
+def recover_after_crash(deps: Deps) -> dict[str, int]:
     """Undo what a crash of the previous run (the only process that writes this data
     dir) may have left, before the worker starts: ingest claims it held are released;
     every landed upload object that was never ingested gets its finalize event again
@@ -195,19 +200,27 @@ def recover_after_crash(deps) -> dict[str, int]:
     return counts
 
 
+class _Server(Protocol):
+    """The part of waitress's server this stack drives (waitress ships no types)."""
+
+    def run(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class LocalStack:
     """The app, the task worker, and their lifecycle (used by `tidemark serve` and
     by end-to-end tests, which run it on a free port in a thread)."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         from shared.bootstrap import Deps, set_deps
 
         self.settings = settings
         self.deps = Deps(settings)
         set_deps(self.deps)
         self.app = create_app(self.deps)
-        self.worker = None
-        self.server = None
+        self.worker: TaskWorker | None = None
+        self.server: _Server | None = None
         self._closing = False
         self._worker_concurrency: int | None = None
 
@@ -220,16 +233,19 @@ class LocalStack:
             self._start_worker()
 
     def _start_worker(self) -> None:
-        from shared.adapters.local.task_queue import TaskWorker
+        from shared.adapters.local.task_queue import SqliteTaskQueue, TaskWorker
 
         if self.worker is not None or self._worker_concurrency is None:
             return
+        queue = self.deps.tasks
+        if not isinstance(queue, SqliteTaskQueue):  # on Google Cloud, Cloud Tasks delivers
+            raise RuntimeError("the local task worker drains the local task queue only")
         try:
             self.recover()
         except Exception:  # the stack still serves; the queue retries what it holds
             log.exception("recovery after an unclean stop failed")
-        self.worker = TaskWorker(self.deps.tasks, concurrency=self._worker_concurrency)
-        self.worker.start()
+        self.worker = worker = TaskWorker(queue, concurrency=self._worker_concurrency)
+        worker.start()
 
     def recover(self) -> dict[str, int]:
         return recover_after_crash(self.deps)

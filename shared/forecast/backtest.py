@@ -60,11 +60,11 @@ def run(y: np.ndarray, h: int, models: Mapping[str, Model], *,
     groups = [list(g) for g in np.array_split(sorted(starts), max(1, learner_fits))
               if len(g)] if starts else []
     for name, make in (learners or {}).items():
-        outs: dict[int, np.ndarray] | None = {}
+        outs: dict[int, np.ndarray] = {}
         for group in groups:
             learner = make().fit(y[:group[0]])
-            if learner is None:
-                outs = None
+            if learner is None:  # too short to fit at some origin: no folds from it at all
+                outs = {}
                 break
             outs.update(zip(group, learner.forecast_many([y[:o] for o in group], h_bt),
                             strict=True))

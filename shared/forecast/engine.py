@@ -122,10 +122,13 @@ def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
             finals[selection.GBM] = f
         else:  # the fit on the full history failed where the backtest's did not
             choice = selection.choose(folds, names, unit, allow_gbm=False)
+            # The same folds and members just gave a choice; only the variant can change.
+            assert choice is not None
     point = choice.combine(finals)
     mix = [backtest.Fold(f.origin, f.actual, {COMBINATION: choice.combine(f.forecasts)})
            for f in folds]
     errors = backtest.scaled_errors(mix, COMBINATION, unit)
+    assert errors is not None  # `folds` is not empty (a choice was made) and all carry it
     widths = intervals.half_widths(errors, h, calibration=intervals.CALIBRATION)
     covered = intervals.held_out_coverage(errors, calibration=intervals.CALIBRATION)
     base = backtest.scaled_errors(folds, BASELINE, unit)

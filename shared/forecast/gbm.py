@@ -14,6 +14,8 @@ candidate never pays for the import (about a second and a half, scipy included).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from shared.forecast.calendar import Calendar
@@ -36,6 +38,13 @@ def _one_thread():
     return threadpool_limits(limits=1, user_api="openmp")
 
 
+class _Regressor(Protocol):
+    """The part of a fitted scikit-learn regressor this model calls (scikit-learn ships
+    no type information)."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
 def n_lags(m: int) -> int:
     """Lags 1..L: two weeks on daily data, a year on monthly data, two months on
     weekly data (whose seasonal lag 52 is added on its own when history allows)."""
@@ -55,7 +64,7 @@ class GbmLagModel:
         self.lags = n_lags(m)
         self.seasonal = False
         self.floor = 1e-9
-        self.model = None
+        self.model: _Regressor | None = None
 
     def _row(self, series: np.ndarray, t: int) -> tuple[list[float], float]:
         """Features of position t from the values before it, and their scale."""
@@ -109,6 +118,9 @@ class GbmLagModel:
             return self._recursive(histories, h)
 
     def _recursive(self, histories: list[np.ndarray], h: int) -> list[np.ndarray]:
+        model = self.model
+        if model is None:
+            raise RuntimeError("GbmLagModel forecasts only after a fit that returned it")
         exts = [np.concatenate([x.astype(float), np.zeros(h)]) for x in histories]
         sizes = [x.size for x in histories]
         cals = [self.calendar(np.arange(n, n + h)) if self.calendar is not None else None
@@ -119,7 +131,7 @@ class GbmLagModel:
                 feats, scale = self._row(ext, n + j)
                 rows.append(feats if cal is None else feats + list(cal[j]))
                 scales.append(scale)
-            values = self.model.predict(np.asarray(rows))
+            values = model.predict(np.asarray(rows))
             for ext, n, value, scale in zip(exts, sizes, values, scales, strict=True):
                 ext[n + j] = float(value) * scale
         return [ext[n:] for ext, n in zip(exts, sizes, strict=True)]

@@ -9,9 +9,13 @@ are dropped: their totals look like a collapse that did not happen.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from shared import errors
 from shared.forecast.request import PredictionRequest
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 # The most recent periods kept: enough for several seasons, bounded fit time.
 MAX_PERIODS = {"day": 3 * 365, "week": 5 * 52, "month": 10 * 12}
@@ -34,7 +38,7 @@ def next_periods(last: date, grain: str, h: int) -> list[date]:
     return out
 
 
-def load(deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date, float]]:
+def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date, float]]:
     """[(period start, value)] oldest first; NotFound when there is nothing to fit."""
     from shared.metrics import queries, series
 

@@ -91,6 +91,7 @@ def choose(folds: list[backtest.Fold], members: list[str], unit: float, *,
         mix = [backtest.Fold(f.origin, f.actual, {variant: rule.combine(f.forecasts)})
                for f in folds]
         err = backtest.scaled_errors(mix, variant, unit)
+        assert err is not None  # every fold of `mix` carries `variant`
         per_origin[variant] = np.nanmean(np.abs(err), axis=1)
         scores[variant] = float(np.nanmean(np.abs(err)))
     best = min(scores, key=scores.__getitem__)

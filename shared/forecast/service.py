@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shared import errors
 from shared.forecast import history
 from shared.forecast.request import SEASON, PredictionRequest, defaults
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 log = logging.getLogger("tidemark.forecast")
 NONNEGATIVE = ("orders", "units", "customers")
@@ -33,7 +36,7 @@ def _collection(tenant_id: str) -> str:
     return f"tenants/{tenant_id}/forecasts"
 
 
-def dataset_version(deps, tenant_id: str, dataset_id: str) -> int:
+def dataset_version(deps: Deps, tenant_id: str, dataset_id: str) -> int:
     doc = deps.docs.get(f"tenants/{tenant_id}/datasets", dataset_id)
     if doc is None:
         raise errors.NotFound(f"dataset '{dataset_id}' does not exist",
@@ -41,7 +44,7 @@ def dataset_version(deps, tenant_id: str, dataset_id: str) -> int:
     return int(doc.data.get("version") or 0)
 
 
-def get_prediction(deps, tenant_id: str, req: PredictionRequest) -> dict[str, Any]:
+def get_prediction(deps: Deps, tenant_id: str, req: PredictionRequest) -> dict[str, Any]:
     """The forecast a dashboard asked for, from the fastest current source."""
     version = dataset_version(deps, tenant_id, req.dataset_id)
     coll = _collection(tenant_id)
@@ -55,7 +58,7 @@ def get_prediction(deps, tenant_id: str, req: PredictionRequest) -> dict[str, An
     return {**payload, "source": "on_demand"}
 
 
-def precompute(deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
+def precompute(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
     """The forecast task: fit and store every default view of this dataset version.
     A task for a version that is no longer current does nothing."""
     current = dataset_version(deps, tenant_id, dataset_id)
@@ -70,7 +73,7 @@ def precompute(deps, tenant_id: str, dataset_id: str, version: int) -> dict[str,
     return {"version": version, "forecasts": done}
 
 
-def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[str, Any]:
+def compute(deps: Deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[str, Any]:
     from shared.forecast import calendar
     from shared.forecast.engine import forecast
 
@@ -96,7 +99,7 @@ def compute(deps, tenant_id: str, req: PredictionRequest, version: int) -> dict[
     }
 
 
-def _store(deps, coll: str, key: str, req: PredictionRequest, version: int,
+def _store(deps: Deps, coll: str, key: str, req: PredictionRequest, version: int,
            payload: dict[str, Any], *, strict: bool = False) -> None:
     try:
         deps.docs.set(coll, key, {"dataset_id": req.dataset_id, "version": version,

@@ -15,6 +15,7 @@ plan. Either way the result is what two passes give; only the work differs.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -40,7 +41,7 @@ from shared.ingest.streams import Counting, RowGroupWriter, grouped, read_ahead
 BLOCK_SIZES = (1024 * 1024, 4 * 1024 * 1024)
 
 
-def open_reader(stream: BinaryIO, sn: Sniffed, on_invalid: Callable[[Any], str],
+def open_reader(stream: io.RawIOBase, sn: Sniffed, on_invalid: Callable[[Any], str],
                 block_size: int = BLOCK_SIZES[0], check_utf8: bool = True):
     names = [f"c{i}" for i in range(len(sn.headers))]
     return pacsv.open_csv(

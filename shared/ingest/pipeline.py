@@ -153,8 +153,15 @@ class _Job:
     sn: Sniffed | None = None
     loaded_at: pa.Scalar | None = None
 
+    @property
+    def sniffed(self) -> Sniffed:
+        """The head's sniff, which `_profile` takes before any pass reads the file."""
+        if self.sn is None:
+            raise RuntimeError("the file is read before its head was sniffed")
+        return self.sn
+
     def converter(self, plan: Plan) -> passes.Convert:
-        sn, opts, loaded_at = self.sn, self.opts, self.loaded_at
+        sn, opts, loaded_at = self.sniffed, self.opts, self.loaded_at
 
         def convert(batch, base, into: Report, rejects, trimmed) -> pa.Table:
             return convert_batch(batch, sn.headers, plan.types, plan.mapping, plan.extra,
@@ -162,7 +169,7 @@ class _Job:
         return convert
 
     def speculate(self, profiles: list[ColumnProfile]):
-        plan = _plan(profiles, self.sn, self.opts)
+        plan = _plan(profiles, self.sniffed, self.opts)
         return plan.signature(), self.converter(plan)
 
 
@@ -196,7 +203,7 @@ def _profile(job: _Job) -> passes.Profiled:
 
     def first_pass() -> passes.Profiled:
         p = job.progress
-        return passes.profile(job.open_stream, job.sn, p.tick, p.restart, p.report,
+        return passes.profile(job.open_stream, job.sniffed, p.tick, p.restart, p.report,
                               job.output, job.speculate, job.opts.max_reject_share)
 
     try:
@@ -223,7 +230,7 @@ def _profile(job: _Job) -> passes.Profiled:
 
 def _settle(job: _Job, profiled: passes.Profiled) -> Plan:
     """The final plan, settled over the whole file, recorded in the report."""
-    sn, report, spec = job.sn, job.report, profiled.speculation
+    sn, report, spec = job.sniffed, job.report, profiled.speculation
     try:
         if profiled.rows + profiled.invalid == 0:
             raise IngestFailed("the file has a header but no data rows", code="no_data_rows",
@@ -253,7 +260,7 @@ def _convert(job: _Job, profiled: passes.Profiled, plan: Plan, limit: float) -> 
         spec.abandon()
     job.progress.second_read()
     try:
-        return passes.convert_pass(job.open_stream, job.sn, job.progress.tick,
+        return passes.convert_pass(job.open_stream, job.sniffed, job.progress.tick,
                                    profiled.block_size, job.output, job.converter(plan),
                                    limit, job.progress.report)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TextIO
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "｜", "＝", "＋", "－", "＠")
 _PLAIN_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
 LEAD_COLUMNS = ("row_number", "reason", "column", "value")
+
+
+class _RowWriter(Protocol):
+    """What `csv.writer` returns, as far as this module uses it (its concrete class is
+    private to the `_csv` module)."""
+
+    def writerow(self, row: Iterable[Any], /) -> Any: ...
 
 
 def neutralize(cell: Any) -> str:
@@ -26,14 +34,14 @@ class RejectWriter:
     def __init__(self, path: Path, headers: list[str]) -> None:
         self.path = path
         self.headers = headers
-        self._file = None
-        self._writer = None
+        self._file: TextIO | None = None
+        self._writer: _RowWriter | None = None
         self.count = 0
 
     def __enter__(self) -> RejectWriter:
         self._file = open(self.path, "w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow([neutralize(h) for h in (*LEAD_COLUMNS, *self.headers)])
+        self._writer = writer = csv.writer(self._file)
+        writer.writerow([neutralize(h) for h in (*LEAD_COLUMNS, *self.headers)])
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -42,6 +50,8 @@ class RejectWriter:
 
     def write(self, row_number: int | None, reason: str, column: str | None, value: Any,
               fields: list[Any]) -> None:
+        if self._writer is None:
+            raise RuntimeError("RejectWriter writes only inside its `with` block")
         self.count += 1
         lead = ["" if row_number is None else str(row_number), reason, column or "",
                 value]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
@@ -82,7 +82,7 @@ class _Failed:
         self.exc = exc
 
 
-def read_ahead(items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = READ_AHEAD) -> Generator[T, None, None]:
     """Iterate `items` on a worker thread, at most `depth` items ahead; exceptions are
     raised here, in the consumer. Closing the generator early stops the worker."""
     box: queue.Queue = queue.Queue(maxsize=depth)

@@ -22,10 +22,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.metrics.view import DEFAULT_TOP, ViewRequest, default_grain
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
+    from shared.ports import Transaction
 
 log = logging.getLogger("tidemark.metrics")
 
@@ -54,7 +58,7 @@ def _collections(tenant_id: str) -> tuple[str, str, str]:
     return f"{base}/datasets", f"{base}/snapshots", f"{base}/cache"
 
 
-def dataset_version(deps, tenant_id: str, dataset_id: str) -> int:
+def dataset_version(deps: Deps, tenant_id: str, dataset_id: str) -> int:
     datasets, _, _ = _collections(tenant_id)
     doc = deps.docs.get(datasets, dataset_id)
     if doc is None:
@@ -63,7 +67,7 @@ def dataset_version(deps, tenant_id: str, dataset_id: str) -> int:
     return int(doc.data.get("version") or 0)
 
 
-def get_metrics(deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
+def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
     """The view a dashboard asked for, from the fastest source that is current."""
     _, snapshots, cache = _collections(tenant_id)
     version = dataset_version(deps, tenant_id, req.dataset_id)
@@ -97,7 +101,7 @@ def get_metrics(deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
         return MetricsResult(text, "on_demand", version)
 
 
-def recompute_snapshot(deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
+def recompute_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
     """The metrics task: refresh the default snapshot for this dataset version, drop
     cache entries of older versions, then enqueue the forecast task for the version.
     An older version than the dataset's is superseded (its newer task does the work);
@@ -125,7 +129,7 @@ def recompute_snapshot(deps, tenant_id: str, dataset_id: str, version: int) -> d
             "forecast_task": ref.name}
 
 
-def store_snapshot(deps, tenant_id: str, dataset_id: str, version: int,
+def store_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int,
                    payload: dict[str, Any]) -> bool:
     """Write the snapshot unless a newer version's is already there."""
     _, snapshots, _ = _collections(tenant_id)
@@ -134,7 +138,7 @@ def store_snapshot(deps, tenant_id: str, dataset_id: str, version: int,
            "grain": payload.get("grain"), "top": payload.get("top"),
            "computed_at": datetime.now(UTC), "payload": _dumps(payload)}
 
-    def write(tx) -> bool:
+    def write(tx: Transaction) -> bool:
         existing = tx.get(snapshots, dataset_id)
         if existing and int(existing.data.get("version") or 0) > version:
             return False
@@ -143,7 +147,7 @@ def store_snapshot(deps, tenant_id: str, dataset_id: str, version: int,
     return bool(deps.docs.transaction(write))
 
 
-def sweep_cache(deps, tenant_id: str, dataset_id: str, version: int) -> int:
+def sweep_cache(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> int:
     from shared.ports import Filter
 
     _, _, cache = _collections(tenant_id)
@@ -155,7 +159,7 @@ def sweep_cache(deps, tenant_id: str, dataset_id: str, version: int) -> int:
     return removed
 
 
-def list_datasets(deps, tenant_id: str) -> list[dict[str, Any]]:
+def list_datasets(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
     datasets, _, _ = _collections(tenant_id)
     out = [{"id": d.id, "name": d.data.get("name") or d.id,
             "version": int(d.data.get("version") or 0),
@@ -178,7 +182,7 @@ def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:
             and (req.top or DEFAULT_TOP) == snap.get("top"))
 
 
-def _compute(deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
+def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
     from shared.metrics.compute import compute_view
 
     return compute_view(deps.warehouse, tenant_id, req, version=version,

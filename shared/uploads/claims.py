@@ -15,10 +15,10 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.ports import TaskRef
+from shared.ports import TaskRef, Transaction
 from shared.uploads.records import (
     EVENTS,
     TaskPayload,
@@ -27,6 +27,10 @@ from shared.uploads.records import (
     parse_object_name,
     uploads_path,
 )
+
+if TYPE_CHECKING:
+    from shared.ingest.report import Report
+    from shared.ports import Ports
 
 log = logging.getLogger("tidemark.ingest")
 
@@ -45,7 +49,7 @@ class IngestRun:
     claim: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
-    def of(cls, deps, bucket: str, name: str, generation: str | int,
+    def of(cls, deps: Ports, bucket: str, name: str, generation: str | int,
            size: int | None = None) -> IngestRun | None:
         """The run for an upload object; None for any other object."""
         parsed = parse_object_name(bucket, name, deps.settings)
@@ -68,12 +72,12 @@ def lease_seconds() -> int:
     return get_settings().ingest_lease_s
 
 
-def enqueue_metrics(deps, tenant_id: str, dataset_id: str, version: int) -> TaskRef:
+def enqueue_metrics(deps: Ports, tenant_id: str, dataset_id: str, version: int) -> TaskRef:
     task = TaskPayload(tenant_id, dataset_id, version)
     return deps.tasks.enqueue("metrics", task.to_dict(), name=task.task_name("metrics"))
 
 
-def mark_uploaded(deps, bucket: str, name: str, generation: str | int,
+def mark_uploaded(deps: Ports, bucket: str, name: str, generation: str | int,
                   size: int | None = None) -> bool:
     """pending -> uploaded: the object has landed and waits for its ingest. Only a
     pending upload changes (compare-and-set), so a late or repeated call never moves
@@ -94,16 +98,16 @@ def mark_uploaded(deps, bucket: str, name: str, generation: str | int,
     return True
 
 
-def mark_received(deps, data: dict[str, Any]) -> bool:
+def mark_received(deps: Ports, data: dict[str, Any]) -> bool:
     """mark_uploaded for the data of a finalize CloudEvent (a GCS object resource)."""
     size = str(data.get("size") or "")
     return mark_uploaded(deps, data["bucket"], data["name"], data["generation"],
                          int(size) if size.isdigit() and int(size) else None)
 
 
-def claim(deps, run: IngestRun) -> str:
+def claim(deps: Ports, run: IngestRun) -> str:
     """'claimed', 'committed' (loaded, follow-up pending) or a reason to ignore."""
-    def tx_fn(tx) -> str:
+    def tx_fn(tx: Transaction) -> str:
         now = datetime.now(UTC)
         event = tx.get(EVENTS, run.key)
         upload = tx.get(run.uploads, run.upload_id)
@@ -140,11 +144,11 @@ def claim(deps, run: IngestRun) -> str:
     return deps.docs.transaction(tx_fn)
 
 
-def release(deps, key: str, claim_id: str | None = None) -> None:
+def release(deps: Ports, key: str, claim_id: str | None = None) -> None:
     """After a failure, let the next delivery take over at once (a load that already
     committed is left alone: the follow-up is all that remains). With a claim id, only
     that claim is released, never another delivery's."""
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         event = tx.get(EVENTS, key)
         if event is not None and event.data.get("status") == "processing" and \
                 (claim_id is None or event.data.get("claim") == claim_id):
@@ -156,7 +160,7 @@ def release(deps, key: str, claim_id: str | None = None) -> None:
         log.warning("could not release the ingest lease", extra={"event": key})
 
 
-def release_claims(deps) -> int:
+def release_claims(deps: Ports) -> int:
     """Release every claim still marked processing, so the next delivery takes over at
     once. Only for a restart of the single process that held them (the local stack):
     anywhere else a live ingest may hold one."""
@@ -168,12 +172,12 @@ def release_claims(deps) -> int:
     return len(held)
 
 
-def superseded(deps, run: IngestRun, live: str) -> dict[str, Any]:
+def superseded(deps: Ports, run: IngestRun, live: str) -> dict[str, Any]:
     """The client PUT the file again (a retry) before this generation's event came:
     hand the upload back to `uploaded`, so the newer generation's event ingests it."""
     now = datetime.now(UTC)
 
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         tx.get(EVENTS, run.key)
         tx.update(run.uploads, run.upload_id, {
             "status": "uploaded", "generation": live, "progress": 0.0, "updated_at": now})
@@ -186,14 +190,15 @@ def superseded(deps, run: IngestRun, live: str) -> dict[str, Any]:
     return {"status": "ignored", "reason": "superseded", "upload_id": run.upload_id}
 
 
-def fail(deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, Any]:
+def fail(deps: Ports, run: IngestRun, error: dict[str, Any],
+         report: Report | None = None) -> dict[str, Any]:
     """processing -> failed, for good: the user sees `error` (code, message, details)
     and may delete the upload or send the file again. A claim that is no longer this
     run's (a later delivery took over) or a load that already committed is left as
     it is: the outcome says `ignored` then."""
     now = datetime.now(UTC)
 
-    def tx_fn(tx) -> bool:
+    def tx_fn(tx: Transaction) -> bool:
         event = tx.get(EVENTS, run.key)
         if event is not None and (event.data.get("status") in ("committed", "done")
                                   or event.data.get("claim") not in (None, run.claim)):
@@ -215,12 +220,12 @@ def fail(deps, run: IngestRun, error: dict[str, Any], report=None) -> dict[str, 
     return {"status": "failed", "upload_id": run.upload_id, "error": error}
 
 
-def commit(deps, run: IngestRun, dataset_id: str, mode: str | None,
+def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
            report: dict[str, Any]) -> None:
     """processing -> loaded, with the dataset's version bumped, in one transaction."""
     datasets = datasets_path(run.tenant_id)
 
-    def tx_fn(tx) -> None:
+    def tx_fn(tx: Transaction) -> None:
         now = datetime.now(UTC)
         event = tx.get(EVENTS, run.key)
         dataset = tx.get(datasets, dataset_id)
@@ -245,7 +250,7 @@ def commit(deps, run: IngestRun, dataset_id: str, mode: str | None,
     deps.docs.transaction(tx_fn)
 
 
-def follow_up(deps, run: IngestRun) -> dict[str, Any]:
+def follow_up(deps: Ports, run: IngestRun) -> dict[str, Any]:
     """committed -> done: the named metrics task of the new version is enqueued."""
     event = deps.docs.get(EVENTS, run.key)
     data = event.data if event else {}

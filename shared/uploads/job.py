@@ -22,7 +22,7 @@ import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.ingest.options import IngestOptions
@@ -32,11 +32,14 @@ from shared.uploads import claims
 from shared.uploads.claims import IngestRun
 from shared.uploads.records import rejected_name
 
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
+
 log = logging.getLogger("tidemark.ingest")
 _PROGRESS_STEP = 0.05
 
 
-def staging_dir(deps) -> Path:
+def staging_dir(deps: Deps) -> Path:
     """Where a run stages its Parquet and rejected rows: the data directory locally, the
     instance's temporary directory (memory, on Cloud Run functions) on GCP."""
     if deps.local:
@@ -44,7 +47,7 @@ def staging_dir(deps) -> Path:
     return Path(tempfile.gettempdir()) / "tidemark-staging"
 
 
-def ingest_object(deps, bucket: str, name: str, generation: str | int,
+def ingest_object(deps: Deps, bucket: str, name: str, generation: str | int,
                   size: int | None = None) -> dict[str, Any]:
     """Ingest one finalized object. Returns an outcome dict; permanent problems (a bad
     file, an unknown object, a backend error that will not go away by itself) are
@@ -87,14 +90,14 @@ def ingest_object(deps, bucket: str, name: str, generation: str | int,
         # would ever move the upload on from `processing`. Record the failure; if even
         # that cannot be written, ask for a retry, which records it then.
         try:
-            outcome = claims.fail(deps, run, _reason(exc))
+            failed = claims.fail(deps, run, _reason(exc))
         except BaseException:
             claims.release(deps, run.key, run.claim)
             raise
-        if outcome["status"] != "failed":  # loaded already, or no longer this claim's
+        if failed["status"] != "failed":  # loaded already, or no longer this claim's
             claims.release(deps, run.key, run.claim)
             raise
-        return outcome
+        return failed
     except BaseException:
         claims.release(deps, run.key, run.claim)
         raise
@@ -113,7 +116,7 @@ class _ProgressWriter:
     """Writes the upload's progress, at most once per step of 5%. The share may go back
     once: when the file needs a second read (see shared.ingest.passes)."""
 
-    def __init__(self, deps, run: IngestRun) -> None:
+    def __init__(self, deps: Deps, run: IngestRun) -> None:
         self._deps, self._run, self._last = deps, run, 0.0
 
     def __call__(self, fraction: float) -> None:
@@ -127,8 +130,13 @@ def _failure(exc: IngestFailed) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message, "details": exc.details or {}}
 
 
-def _run(deps, run: IngestRun) -> dict[str, Any]:
-    record = deps.docs.get(run.uploads, run.upload_id).data
+def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
+    doc = deps.docs.get(run.uploads, run.upload_id)
+    if doc is None:
+        # The claim found the record and made it `processing`, which delete_upload
+        # refuses; only a deleted tenant takes it away. The retry then ignores the object.
+        raise errors.Unavailable("the upload's record is gone", code="upload_gone")
+    record = doc.data
     opts = IngestOptions(tenant_id=run.tenant_id, dataset_id=record["dataset_id"],
                          upload_id=run.upload_id, mapping=record.get("mapping") or None,
                          date_order=record.get("date_order"),
@@ -178,7 +186,7 @@ def _run(deps, run: IngestRun) -> dict[str, Any]:
     return {"status": "loaded", "upload_id": run.upload_id, "rows_loaded": result.rows_loaded}
 
 
-def _store_rejected(deps, run: IngestRun, path: Path) -> None:
+def _store_rejected(deps: Deps, run: IngestRun, path: Path) -> None:
     with open(path, "rb") as fh:
         deps.blobs.put(run.bucket, rejected_name(run.tenant_id, run.upload_id), fh,
                        content_type="text/csv")

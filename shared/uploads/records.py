@@ -12,9 +12,12 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.web import query_params as qp
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 TENANT_ID = r"[A-Za-z0-9_-]{1,64}"
 UPLOAD_ID = re.compile(r"^up_[0-9a-f]{32}$")
@@ -41,7 +44,7 @@ def rejected_name(tenant_id: str, upload_id: str) -> str:
     return f"rejected/{tenant_id}/{upload_id}.csv"
 
 
-def parse_object_name(bucket: str, name: str, settings) -> tuple[str, str] | None:
+def parse_object_name(bucket: str, name: str, settings: Settings) -> tuple[str, str] | None:
     """(tenant_id, upload_id) of an upload object, or None for any other object."""
     match = _OBJECT.match(name or "")
     if bucket != settings.uploads_bucket or match is None:

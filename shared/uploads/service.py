@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.ingest.rejects import LEAD_COLUMNS
@@ -28,6 +28,9 @@ from shared.uploads.records import (
     uploads_path,
 )
 from shared.web.authz import Principal
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 __all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
            "list_uploads", "rejected_csv"]
@@ -54,7 +57,7 @@ def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> 
             "decimal_separator": req.decimal_separator}
 
 
-def _ensure_dataset(deps, tenant_id: str, name: str, now: datetime) -> str:
+def _ensure_dataset(deps: Deps, tenant_id: str, name: str, now: datetime) -> str:
     dataset_id = dataset_id_for(name)
     if deps.docs.get(datasets_path(tenant_id), dataset_id) is None:
         # A concurrent first upload creates the same deterministic id: same dataset.
@@ -70,7 +73,7 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
-def create_upload(deps, principal: Principal,
+def create_upload(deps: Deps, principal: Principal,
                   body: UploadCreateRequest | Mapping[str, Any]) -> dict[str, Any]:
     """A pending upload and the signed PUT that lets the client send the file."""
     settings = deps.settings
@@ -98,7 +101,7 @@ def create_upload(deps, principal: Principal,
             "headers": dict(signed.headers), "expires_at": signed.expires_at}
 
 
-def _get(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+def _get(deps: Deps, principal: Principal, upload_id: str) -> dict[str, Any]:
     doc = None
     if UPLOAD_ID.match(upload_id or ""):
         doc = deps.docs.get(uploads_path(principal.tenant_id), upload_id)
@@ -107,11 +110,11 @@ def _get(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
     return doc.data
 
 
-def get_upload(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+def get_upload(deps: Deps, principal: Principal, upload_id: str) -> dict[str, Any]:
     return public(_get(deps, principal, upload_id))
 
 
-def list_uploads(deps, principal: Principal, *, page_size: int | str | None = None,
+def list_uploads(deps: Deps, principal: Principal, *, page_size: int | str | None = None,
                  page_token: str | None = None) -> dict[str, Any]:
     """Newest first. page_token is the opaque token of the previous page."""
     from shared.ports import Order
@@ -131,7 +134,7 @@ def list_uploads(deps, principal: Principal, *, page_size: int | str | None = No
     return {"items": items, "next_page_token": str(offset + size) if len(docs) > size else None}
 
 
-def delete_upload(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
+def delete_upload(deps: Deps, principal: Principal, upload_id: str) -> dict[str, Any]:
     """Remove the upload's rows, object, rejected rows and record; the dataset version is
     bumped and its metrics recomputed."""
     record = _get(deps, principal, upload_id)
@@ -169,7 +172,7 @@ def delete_upload(deps, principal: Principal, upload_id: str) -> dict[str, Any]:
             "dataset_version": version}
 
 
-def rejected_csv(deps, principal: Principal, upload_id: str) -> Iterator[bytes]:
+def rejected_csv(deps: Deps, principal: Principal, upload_id: str) -> Iterator[bytes]:
     """The rejected rows as CSV (formula-neutralized when written). An upload with no
     rejected rows yields just the header."""
     record = _get(deps, principal, upload_id)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 ROLES = ("viewer", "analyst", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
@@ -29,7 +33,7 @@ def bearer_token(request) -> str:
     return token.strip()
 
 
-def authenticate(request, deps, *, role: str = "viewer") -> Principal:
+def authenticate(request, deps: Deps, *, role: str = "viewer") -> Principal:
     """Verify the request's bearer token and that its user is still active; then
     require at least `role`. Raises Unauthenticated (401) or Forbidden (403).
     `deps` is required: a silent fallback to the global would let a test or a second

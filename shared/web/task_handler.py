@@ -10,15 +10,18 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 log = logging.getLogger("tidemark.tasks")
 SECRET_HEADER = "X-Tidemark-Task-Secret"  # noqa: S105 - a header name
 
 
-def verify_caller(request, deps) -> None:
+def verify_caller(request, deps: Deps) -> None:
     if deps.local:
         expected = deps.secrets.get("task-secret").decode()
         given = request.headers.get(SECRET_HEADER, "")

@@ -345,7 +345,7 @@ def _scalar(value: Any) -> Any:
 def _params(params: Mapping[str, Any]) -> list[Any]:
     from google.cloud import bigquery
 
-    out = []
+    out: list[bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter] = []
     for name, value in params.items():
         if not _NAME.match(name or "") or len(name) > 128:
             raise errors.InvalidInput(f"invalid parameter name {name!r}")

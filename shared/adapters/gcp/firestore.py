@@ -31,6 +31,7 @@ from shared.ports import (
     DocumentStore,
     Filter,
     Order,
+    R,
     Transaction,
     check_document_path,
 )
@@ -79,6 +80,11 @@ def _from_store(value: Any) -> Any:
     if isinstance(value, list):
         return [_from_store(v) for v in value]
     return value
+
+
+def _field_key(field: str) -> Callable[[Document], tuple[int, Any]]:
+    """A sort key on one field of a document, in Firestore's order."""
+    return lambda d: _sort_key(d.data.get(field))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -260,18 +266,17 @@ class FirestoreDocumentStore(DocumentStore):
         if unordered:
             docs.sort(key=lambda d: d.id)
             for o in reversed(order_by):  # stable sorts, last key first
-                docs.sort(key=lambda d, f=o.field: _sort_key(d.data.get(f)),
-                          reverse=o.descending)
+                docs.sort(key=_field_key(o.field), reverse=o.descending)
             docs = docs[offset:] if limit is None else docs[offset:offset + limit]
         return docs
 
-    def transaction(self, fn: Callable[[Transaction], Any], *, max_attempts: int = 5) -> Any:
+    def transaction(self, fn: Callable[[Transaction], R], *, max_attempts: int = 5) -> R:
         from google.cloud import firestore
 
         txn = self.client.transaction(max_attempts=max(1, max_attempts))
 
         @firestore.transactional
-        def run(t: Any) -> Any:
+        def run(t: Any) -> R:
             return fn(_FirestoreTransaction(self, t))
 
         with translated("transaction"):

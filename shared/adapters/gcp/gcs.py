@@ -73,7 +73,9 @@ class GcsBlobStore(BlobStore):
         self._routes = dict(routes or {})
 
         def build() -> Any:
-            from google.cloud import storage
+            # Imported as a module: google-cloud-storage ships no type information, and
+            # mypy cannot see it as an attribute of the `google.cloud` namespace package.
+            import google.cloud.storage as storage
 
             return storage.Client(project=self.project)
 

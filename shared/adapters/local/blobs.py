@@ -35,7 +35,7 @@ _Q = "X-Tidemark-"
 
 class FileBlobStore(BlobStore):
     def __init__(self, root: Path, *, base_url: str, signing_key: bytes,
-                 on_finalized: Callable[[dict[str, Any]], None] | None = None,
+                 on_finalized: Callable[[dict[str, Any]], object] | None = None,
                  routes: Mapping[str, str] | None = None,
                  event_buckets: Collection[str] | None = None) -> None:
         """`routes` maps an object-name prefix to the bucket that holds such objects,

@@ -152,6 +152,7 @@ class Segments:
         except duckdb.Error as exc:
             raise errors.InvalidInput(f"not a readable Parquet file: {exc}",
                                       code="bad_parquet") from exc
+        assert row is not None  # an aggregate without GROUP BY always returns one row
         for col, nulls in zip(required, row, strict=False):
             if nulls:
                 raise errors.InvalidInput(

@@ -73,7 +73,8 @@ class DuckDbWarehouse(Warehouse):
         self.segment_rows = max(0, int(segment_rows))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._segments = Segments(self.path.parent / f"{self.path.stem}.segments")
-        config = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"threads": threads} if threads else {})
         try:
             self._db = duckdb.connect(str(self.path), config=config)
         except duckdb.IOException as exc:  # held by another process
@@ -346,6 +347,12 @@ def _transaction(cur: duckdb.DuckDBPyConnection):
         raise
 
 
+def _memory_limit(cur: duckdb.DuckDBPyConnection) -> str:
+    row = cur.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None  # a SELECT without FROM returns exactly one row
+    return str(row[0])
+
+
 @contextlib.contextmanager
 def _load_memory_limit(db: duckdb.DuckDBPyConnection, limit: str):
     """Bound DuckDB's memory while a load runs (held under the write lock). Without a
@@ -359,7 +366,7 @@ def _load_memory_limit(db: duckdb.DuckDBPyConnection, limit: str):
     # A cursor of its own: the setting is global, and the load's transaction may have
     # failed (then it accepts nothing but ROLLBACK) when the limit must be restored.
     with db.cursor() as own:
-        previous = own.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        previous = _memory_limit(own)
         own.execute(f"SET GLOBAL memory_limit = '{_size(limit)}'")
         try:
             yield
@@ -367,7 +374,7 @@ def _load_memory_limit(db: duckdb.DuckDBPyConnection, limit: str):
             # RESET gives back the exact default; a limit set otherwise is written back
             # from its (rounded) display.
             own.execute("RESET GLOBAL memory_limit")
-            now = own.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            now = _memory_limit(own)
             if now != previous and _SIZE.match(str(previous)):
                 own.execute(f"SET GLOBAL memory_limit = '{previous}'")
 

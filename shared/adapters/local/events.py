@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.ports import TaskQueue, TaskRef
+
+if TYPE_CHECKING:
+    from shared.ports import Ports
 
 log = logging.getLogger("tidemark.events")
 
@@ -55,7 +58,7 @@ class LocalEventDelivery:
         return ref
 
 
-def delivery_for(deps) -> LocalEventDelivery:
+def delivery_for(deps: Ports) -> LocalEventDelivery:
     """The local stack's delivery: the upload use case marks the upload received as
     soon as its object lands, so the user sees it even while the queue is busy."""
     def received(data: dict[str, Any]) -> bool:

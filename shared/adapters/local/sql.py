@@ -107,10 +107,10 @@ def transpile(sql: str) -> Transpiled:
         statements = sqlglot.parse(sql, read="bigquery")
     except SqlglotError as exc:
         raise ValueError(f"not valid BigQuery SQL: {exc}") from exc
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
+    trees = [s for s in statements if s is not None]
+    if len(trees) != 1:
         raise ValueError("exactly one SQL statement is allowed per query")
-    tree = statements[0]
+    tree = trees[0]
     names: list[str] = []
     for param in tree.find_all(exp.Parameter):
         if param.name not in names:

@@ -40,6 +40,7 @@ from shared.ports import (
     DocumentStore,
     Filter,
     Order,
+    R,
     Transaction,
     check_document_path,
 )
@@ -325,8 +326,8 @@ class SqliteDocumentStore(DocumentStore):
             sql, [*params, *order_params, -1 if limit is None else limit, offset]).fetchall()
         return [Document(r[0], _decode(r[1]), str(r[2])) for r in rows]
 
-    def transaction(self, fn: Callable[[Transaction], Any], *, max_attempts: int = 5) -> Any:
-        def run(con: sqlite3.Connection) -> Any:
+    def transaction(self, fn: Callable[[Transaction], R], *, max_attempts: int = 5) -> R:
+        def run(con: sqlite3.Connection) -> R:
             txn = _SqliteTransaction(self, con)
             result = fn(txn)
             if txn.failure is not None:  # fn swallowed an error that dooms the transaction
