@@ -124,7 +124,7 @@ class UpdateUserRequest(RequestModel):
     model_config = RequestModel.model_config | {"json_schema_extra": {"minProperties": 1}}
 
     @classmethod
-    def parse(cls, body, extra=None):  # type: ignore[override]
+    def parse(cls, body, extra=None):
         def either(raw: dict[str, Any], problems: dict[str, list[str]]) -> None:
             if raw.get("role") is None and raw.get("disabled") is None and not problems:
                 problems["role"] = ["give role and/or disabled"]

@@ -21,6 +21,8 @@ from shared.auth.validation import email_key, valid_id
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ports import DocumentStore, Transaction
+    from shared.web.authz import Principal
 
 log = logging.getLogger("tidemark.auth")
 
@@ -94,8 +96,8 @@ def _email_taken() -> errors.Conflict:
                            details={"fields": {"email": ["is already registered"]}})
 
 
-def create_account(docs, *, email: str, tenant_id: str, user_id: str, user: dict[str, Any],
-                   tenant: dict[str, Any] | None = None) -> None:
+def create_account(docs: DocumentStore, *, email: str, tenant_id: str, user_id: str,
+                   user: dict[str, Any], tenant: dict[str, Any] | None = None) -> None:
     """Create a user (and, given `tenant`, its new tenant) and reserve its email, all in
     one transaction: the email index entry is what makes an address unique across
     tenants, so a user must never exist without it, nor it without the user.
@@ -105,7 +107,7 @@ def create_account(docs, *, email: str, tenant_id: str, user_id: str, user: dict
     reserved it first (its create of the index entry is what conflicts then)."""
     key = email_key(email)
 
-    def step(tx):
+    def step(tx: Transaction) -> None:
         if tx.get(EMAILS, key) is not None:
             raise _email_taken()
         tx.create(EMAILS, key, {"tenant_id": tenant_id, "user_id": user_id,
@@ -182,7 +184,8 @@ def login(deps: Deps, body: LoginRequest | Mapping[str, Any], *, ip: str) -> dic
 
 # -------------------------------------------------------------------- refresh/logout
 
-def refresh_session(deps: Deps, body: RefreshRequest | Mapping[str, Any], *, ip: str) -> dict[str, Any]:
+def refresh_session(deps: Deps, body: RefreshRequest | Mapping[str, Any], *,
+                    ip: str) -> dict[str, Any]:
     token = RefreshRequest.parse(body).refresh_token
     assert token is not None
     limits = ratelimit.limits()
@@ -195,10 +198,10 @@ def refresh_session(deps: Deps, body: RefreshRequest | Mapping[str, Any], *, ip:
         new_token, rec = refresh.rotate(deps.docs, token, ttl_s=deps.settings.refresh_token_ttl_s)
     except errors.Unauthenticated as exc:
         if exc.code == "refresh_token_reused":
-            rec = refresh.lookup(deps.docs, token)
-            if rec is not None:
-                audit.record(deps.docs, rec.tenant_id, audit.REFRESH_REUSED,
-                             target_id=rec.user_id, ip=ip)
+            reused = refresh.lookup(deps.docs, token)
+            if reused is not None:
+                audit.record(deps.docs, reused.tenant_id, audit.REFRESH_REUSED,
+                             target_id=reused.user_id, ip=ip)
         raise
     user = deps.docs.get(users_collection(rec.tenant_id), rec.user_id)
     if user is None or user.data.get("disabled"):
@@ -223,7 +226,7 @@ def logout(deps: Deps, body: RefreshRequest | Mapping[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------- me
 
-def me(deps: Deps, principal) -> dict[str, Any]:
+def me(deps: Deps, principal: Principal) -> dict[str, Any]:
     user = deps.docs.get(users_collection(principal.tenant_id), principal.user_id)
     tenant = deps.docs.get("tenants", principal.tenant_id)
     if user is None:
@@ -233,4 +236,5 @@ def me(deps: Deps, principal) -> dict[str, Any]:
 
 
 def jwks(deps: Deps) -> dict[str, Any]:
-    return json.loads(deps.secrets.get("jwt-public-keys"))
+    keys: dict[str, Any] = json.loads(deps.secrets.get("jwt-public-keys"))
+    return keys

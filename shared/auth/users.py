@@ -32,6 +32,8 @@ from shared.ports import Filter
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ports import Transaction
+    from shared.web.authz import Principal
 
 INVITE_TTL = timedelta(days=7)
 INVITE_PATH = "/api/auth/invites/accept"
@@ -47,14 +49,14 @@ def _user_not_found(user_id: str) -> errors.NotFound:
                            details={"user_id": user_id})
 
 
-def list_users(deps: Deps, principal) -> dict[str, Any]:
+def list_users(deps: Deps, principal: Principal) -> dict[str, Any]:
     docs = deps.docs.query(users_collection(principal.tenant_id))
     users = [public_user(d.id, principal.tenant_id, d.data) for d in docs]
     users.sort(key=lambda u: (str(u["created_at"]), u["id"]))
     return {"users": users}
 
 
-def create_user(deps: Deps, principal, body: CreateUserRequest | Mapping[str, Any], *,
+def create_user(deps: Deps, principal: Principal, body: CreateUserRequest | Mapping[str, Any], *,
                 ip: str) -> dict[str, Any]:
     """With a password: an active user. Without: an invited user and a one-time token
     the admin passes on; the email is reserved at once either way."""
@@ -109,7 +111,7 @@ def accept_invite(deps: Deps, body: AcceptInviteRequest | Mapping[str, Any], *,
                                   details={"fields": {"password": weak}})
     password_hash = passwords.hash_password(password)
 
-    def step(tx):
+    def step(tx: Transaction) -> dict[str, Any]:
         doc = tx.get(users_collection(tid), uid)
         if doc is None or not _invite_matches(doc.data, secret):
             raise invalid
@@ -134,7 +136,7 @@ def _invite_matches(data: dict[str, Any], secret: str) -> bool:
     return hmac.compare_digest(stored, _hash(secret))
 
 
-def update_user(deps: Deps, principal, user_id: str,
+def update_user(deps: Deps, principal: Principal, user_id: str,
                 body: UpdateUserRequest | Mapping[str, Any], *,
                 ip: str) -> dict[str, Any]:
     """Change role and/or disable; never leaves the tenant without an active admin."""
@@ -150,7 +152,7 @@ def update_user(deps: Deps, principal, user_id: str,
     # other at once cannot both succeed.
     admin_ids = [d.id for d in deps.docs.query(col, filters=[Filter("role", "==", "admin")])]
 
-    def step(tx):
+    def step(tx: Transaction) -> tuple[dict[str, Any], dict[str, Any]]:
         doc = tx.get(col, user_id)
         if doc is None:
             raise _user_not_found(user_id)

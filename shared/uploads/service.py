@@ -31,6 +31,7 @@ from shared.web.authz import Principal
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ports import Transaction
 
 __all__ = ["create_upload", "dataset_id_for", "delete_upload", "get_upload", "ingest_object",
            "list_uploads", "rejected_csv"]
@@ -153,7 +154,7 @@ def delete_upload(deps: Deps, principal: Principal, upload_id: str) -> dict[str,
             table, {"tenant_id": tid, "dataset_id": ds, "upload_id": upload_id},
             idempotency_key=f"delete-{upload_id}")
 
-    def commit(tx) -> int | None:
+    def commit(tx: Transaction) -> int | None:
         tx.get(uploads_path(tid), upload_id)
         dataset = tx.get(datasets_path(tid), ds)
         version = None

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from shared import errors
 
 if TYPE_CHECKING:
+    import ipaddress
+
+    from flask import Request
+
     from shared.bootstrap import Deps
 
 ROLES = ("viewer", "analyst", "admin")
@@ -25,15 +29,15 @@ class Principal:
         return _RANK.get(self.role, -1) >= _RANK[role]
 
 
-def bearer_token(request) -> str:
-    header = request.headers.get("Authorization", "")
+def bearer_token(request: Request) -> str:
+    header: str = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthenticated("a bearer access token is required", code="missing_token")
     return token.strip()
 
 
-def authenticate(request, deps: Deps, *, role: str = "viewer") -> Principal:
+def authenticate(request: Request, deps: Deps, *, role: str = "viewer") -> Principal:
     """Verify the request's bearer token and that its user is still active; then
     require at least `role`. Raises Unauthenticated (401) or Forbidden (403).
     `deps` is required: a silent fallback to the global would let a test or a second
@@ -54,7 +58,7 @@ def authenticate(request, deps: Deps, *, role: str = "viewer") -> Principal:
     return principal
 
 
-def client_ip(request) -> str:
+def client_ip(request: Request) -> str:
     """The caller's address, for rate limits: always a valid IP or "unknown".
 
     The API is reachable two ways, with different proxies in front (docs/auth.md,
@@ -87,7 +91,7 @@ def client_ip(request) -> str:
     return str(address) if address is not None else "unknown"
 
 
-def _address(text: str):
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     import ipaddress
 
     try:
@@ -96,7 +100,7 @@ def _address(text: str):
         return None
 
 
-def _networks(spec: str) -> tuple:
+def _networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """Comma-separated CIDRs -> networks (validated by Settings on load)."""
     import ipaddress
 

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import MethodNotAllowed as _WzMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WzNotFound
@@ -18,13 +18,19 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from shared import errors
 from shared.log import configure, function_var, request_id_var
 
+if TYPE_CHECKING:
+    from flask import Request, Response
+
+    from shared.bootstrap import Deps
+
 log = logging.getLogger("tidemark.http")
 
 Handler = Callable[..., Any]
 MAX_HEADER_BYTES = 16 * 1024
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+def json_response(body: Any, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
     from flask import Response
 
     resp = Response(json.dumps(body, default=_json_default, separators=(",", ":")),
@@ -46,11 +52,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def error_response(exc: errors.AppError):
+def error_response(exc: errors.AppError) -> Response:
     return json_response(exc.to_dict(), exc.status, exc.headers)
 
 
-def read_json(request, *, required: bool = True, max_bytes: int | None = None) -> dict[str, Any]:
+def read_json(request: Request, *, required: bool = True,
+              max_bytes: int | None = None) -> dict[str, Any]:
     """The request's JSON object body, or a 400/413/415 that names the problem."""
     from shared.settings import get_settings
 
@@ -151,7 +158,7 @@ class Router:
             self.route(health_path, methods=["GET"], responses={200: Health},
                        tags=("health",))(self._health)
 
-    def _health(self, request, deps) -> dict[str, Any]:
+    def _health(self, request: Request, deps: Deps) -> dict[str, Any]:
         """Liveness of the function"""
         return {"status": "ok", "function": self.function}
 
@@ -185,13 +192,13 @@ class Router:
         return [(r.rule, sorted(m for m in (r.methods or ()) if m not in {"HEAD", "OPTIONS"}))
                 for r in self._rules]
 
-    def dispatch(self, request):
-        def run():
+    def dispatch(self, request: Request) -> Response:
+        def run() -> Any:
             if self._map is None:
                 self._map = Map(self._rules, converters={"rid": ResourceIdConverter})
             adapter = self._map.bind("localhost", path_info=request.path)
             try:
-                endpoint, args = adapter.match(method=request.method)
+                endpoint, matched = adapter.match(method=request.method)
             except _WzNotFound:
                 raise errors.NotFound(f"no route for {request.path}", code="no_route") from None
             except _WzMethodNotAllowed as exc:
@@ -200,6 +207,7 @@ class Router:
                                               details={"allowed": allowed},
                                               headers={"Allow": allowed}) from None
             route = self._handlers[endpoint]
+            args: dict[str, Any] = dict(matched)
             deps = self._deps()
             if route.role is not None:
                 from shared.web.authz import authenticate
@@ -213,7 +221,7 @@ class Router:
         return handle(self.function, request, run)
 
 
-def handle(function: str, request, run: Callable[[], Any]):
+def handle(function: str, request: Request, run: Callable[[], Any]) -> Response:
     """Run one request: set the request id, map errors, log the outcome."""
     from flask import Response
 
@@ -250,11 +258,11 @@ def handle(function: str, request, run: Callable[[], Any]):
     return resp
 
 
-def _request_id(request) -> str:
-    rid = request.headers.get("X-Request-Id", "")
+def _request_id(request: Request) -> str:
+    rid: str = request.headers.get("X-Request-Id", "")
     if rid and len(rid) <= 128 and rid.replace("-", "").isalnum():
         return rid
-    trace = request.headers.get("X-Cloud-Trace-Context", "")
+    trace: str = request.headers.get("X-Cloud-Trace-Context", "")
     if trace:
         head = trace.split("/", 1)[0]
         if head.isalnum() and len(head) <= 64:
@@ -262,7 +270,7 @@ def _request_id(request) -> str:
     return uuid.uuid4().hex
 
 
-def _to_response(result: Any):
+def _to_response(result: Any) -> Response:
     from flask import Response
 
     if isinstance(result, Response):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = "#/components/schemas/{model}"
@@ -219,7 +219,8 @@ def generate(routers: Mapping[str, Any] | None = None) -> dict[str, Any]:
                               (413, "Payload too large"), (415, "Payload is not JSON"),
                               (500, "Unexpected failure; the queue retries"),
                               (503, "A dependency is unavailable; the queue retries"))}}}}
-    wanted = [(m, "validation") for m in sorted(requests, key=lambda m: m.__name__)]
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "validation") for m in sorted(requests, key=lambda m: m.__name__)]
     wanted += [(m, "serialization") for m in sorted(answers, key=lambda m: m.__name__)]
     _, defs = models_json_schema(wanted, ref_template=REF)
     return {

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 
 if TYPE_CHECKING:
+    from flask import Request, Response
+
     from shared.bootstrap import Deps
 
 log = logging.getLogger("tidemark.tasks")
 SECRET_HEADER = "X-Tidemark-Task-Secret"  # noqa: S105 - a header name
 
 
-def verify_caller(request, deps: Deps) -> None:
+def verify_caller(request: Request, deps: Deps) -> None:
     if deps.local:
         expected = deps.secrets.get("task-secret").decode()
         given = request.headers.get(SECRET_HEADER, "")
@@ -35,7 +37,7 @@ def verify_caller(request, deps: Deps) -> None:
         raise errors.Forbidden("task targets accept only the task queue", code="not_task_queue")
 
 
-def task_info(request) -> dict[str, Any]:
+def task_info(request: Request) -> dict[str, Any]:
     h = request.headers
     return {"task_name": h.get("X-CloudTasks-TaskName", ""),
             "queue": h.get("X-CloudTasks-QueueName", ""),
@@ -43,14 +45,15 @@ def task_info(request) -> dict[str, Any]:
             "execution_count": int(h.get("X-CloudTasks-TaskExecutionCount", "0") or 0)}
 
 
-def run_task(function: str, request, work: Callable[[dict[str, Any]], Any]):
+def run_task(function: str, request: Request,
+             work: Callable[[dict[str, Any]], Any]) -> Response:
     """Authenticate the caller, parse the JSON payload, run work(payload). The queue's
     headers (task name, retry count) are logged with a permanent failure, not passed on:
     no worker decides anything by them."""
     from shared.bootstrap import get_deps
     from shared.web.http import handle, read_json
 
-    def run():
+    def run() -> Any:
         deps = get_deps()
         verify_caller(request, deps)
         payload = read_json(request, max_bytes=10 * 1024 * 1024)
