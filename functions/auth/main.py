@@ -5,11 +5,18 @@ is generated from them) and calls shared.auth.service / shared.auth.users; routi
 authentication and the error -> HTTP mapping are shared.web.http's.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import functions_framework
 
 from shared.auth import models as m
 from shared.bootstrap import get_deps
 from shared.web.http import Router
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 router = Router("auth", deps=get_deps, health_path="/api/auth/health", max_body=64 * 1024)
 LIMITED = {429: "Too many attempts (code rate_limited; details.limit, details.retry_after_s)"}
@@ -25,7 +32,7 @@ def _ip(request):
 @router.route("/api/auth/register", methods=["POST"], request=m.RegisterRequest,
               responses={201: m.AuthSession},
               errors={409: "The email is already registered (code email_taken)", **LIMITED})
-def register(request, deps, body):
+def register(request, deps: Deps, body):
     """Create a tenant and its first admin, and sign that admin in"""
     from shared.auth import service
 
@@ -38,7 +45,7 @@ def register(request, deps, body):
                            "(code invalid_credentials)",
                       403: "The password is right but the account is disabled "
                            "(code account_disabled)", **LIMITED})
-def login(request, deps, body):
+def login(request, deps: Deps, body):
     """Exchange email and password for a session
 
     Unknown emails, wrong passwords and unaccepted invites all answer the same 401 in
@@ -52,7 +59,7 @@ def login(request, deps, body):
               responses={200: m.AuthRefreshed},
               errors={401: "Invalid, expired or reused refresh token (codes "
                            "invalid_refresh_token, refresh_token_reused)"})
-def refresh(request, deps, body):
+def refresh(request, deps: Deps, body):
     """Rotate a refresh token into a new access token and refresh token
 
     The presented refresh token is spent. Presenting a spent token again revokes every
@@ -64,7 +71,7 @@ def refresh(request, deps, body):
 
 @router.route("/api/auth/logout", methods=["POST"], request=m.RefreshRequest,
               responses={204: None})
-def logout(request, deps, body):
+def logout(request, deps: Deps, body):
     """Revoke a refresh token and its family (idempotent; unknown tokens answer 204)"""
     from shared.auth import service
 
@@ -73,7 +80,7 @@ def logout(request, deps, body):
 
 
 @router.route("/api/auth/me", methods=["GET"], role="viewer", responses={200: m.AuthMe})
-def me(request, deps, principal):
+def me(request, deps: Deps, principal):
     """The signed-in user and their tenant"""
     from shared.auth import service
 
@@ -82,7 +89,7 @@ def me(request, deps, principal):
 
 @router.route("/api/auth/users", methods=["GET"], role="admin",
               responses={200: m.AuthUserList})
-def list_users(request, deps, principal):
+def list_users(request, deps: Deps, principal):
     """Users of the caller's tenant (admin)"""
     from shared.auth import users
 
@@ -92,7 +99,7 @@ def list_users(request, deps, principal):
 @router.route("/api/auth/users", methods=["POST"], role="admin", request=m.CreateUserRequest,
               responses={201: m.AuthCreatedUser},
               errors={409: "The email is already registered (code email_taken)"})
-def create_user(request, deps, principal, body):
+def create_user(request, deps: Deps, principal, body):
     """Create a user in the caller's tenant, or invite one (admin)
 
     With a password the user is active at once. Without one the user is invited: the
@@ -107,7 +114,7 @@ def create_user(request, deps, principal, body):
               request=m.UpdateUserRequest, responses={200: m.AuthUpdatedUser}, params=USER_ID,
               errors={404: "No such user in the caller's tenant (code user_not_found)",
                       409: "The change would leave no active admin (code last_admin)"})
-def update_user(request, deps, principal, user_id, body):
+def update_user(request, deps: Deps, principal, user_id, body):
     """Change a user's role and/or disable or re-enable them (admin)
 
     Disabling revokes the user's refresh tokens and makes their access tokens fail at
@@ -121,7 +128,7 @@ def update_user(request, deps, principal, user_id, body):
               responses={200: m.AuthSession},
               errors={400: "Malformed body, weak password, or an invalid, used or expired "
                            "invite (code invalid_invite)", **LIMITED})
-def accept_invite(request, deps, body):
+def accept_invite(request, deps: Deps, body):
     """Redeem an invite token by choosing a password; signs the user in"""
     from shared.auth import users
 
@@ -129,7 +136,7 @@ def accept_invite(request, deps, body):
 
 
 @router.route("/api/auth/jwks.json", methods=["GET"], responses={200: m.AuthJwks})
-def jwks(request, deps):
+def jwks(request, deps: Deps):
     """The public keys access tokens are verified with (RFC 7517 JWK Set)"""
     from shared.auth import service
 

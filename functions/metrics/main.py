@@ -3,18 +3,25 @@ and the task target that recomputes a dataset's snapshot. Each route declares it
 and answer models (the OpenAPI document is generated from them); the use cases live
 in shared.metrics.service."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import functions_framework
 
 from shared.bootstrap import get_deps
 from shared.metrics import models as m
 from shared.web.http import Router
 
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
+
 router = Router("metrics", deps=get_deps, health_path="/api/metrics/health")
 
 
 @router.route("/api/metrics", methods=["GET"], role="viewer", query=m.MetricsQuery,
               responses={200: m.MetricsView}, errors=m.VIEW_ERRORS)
-def get_metrics(request, deps, principal):
+def get_metrics(request, deps: Deps, principal):
     """KPIs, series, breakdowns, anomalies and insights of one dataset"""
     from flask import Response
 
@@ -28,7 +35,7 @@ def get_metrics(request, deps, principal):
 
 @router.route("/api/metrics/datasets", methods=["GET"], role="viewer",
               responses={200: m.MetricsDatasets})
-def list_datasets(request, deps, principal):
+def list_datasets(request, deps: Deps, principal):
     """The caller's tenant's datasets"""
     from shared.metrics import service
 
@@ -38,7 +45,7 @@ def list_datasets(request, deps, principal):
 @router.route("/api/metrics/export", methods=["GET"], role="viewer", query=m.ExportQuery,
               responses={200: {"type": "string"}}, media_type="text/csv",
               errors=m.VIEW_ERRORS)
-def export(request, deps, principal):
+def export(request, deps: Deps, principal):
     """The series or the breakdowns of a view as CSV
 
     Takes the parameters of GET /api/metrics plus `format` and `part`. Text cells that

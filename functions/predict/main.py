@@ -6,18 +6,25 @@ dataset version. The route declares its role and answer model (the OpenAPI docum
 generated from them); routing and errors go through shared.web.http.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import functions_framework
 
 from shared.bootstrap import get_deps
 from shared.forecast import api_models as m
 from shared.web.http import Router
 
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
+
 router = Router("predict", deps=get_deps, health_path="/api/predictions/health")
 
 
 @router.route("/api/predictions", methods=["GET"], role="viewer", query=m.PredictionQuery,
               responses={200: m.Prediction}, errors=m.PREDICTION_ERRORS)
-def get_predictions(request, deps, principal):
+def get_predictions(request, deps: Deps, principal):
     """Forecast of one measure of a dataset, with intervals and backtest accuracy"""
     from shared.forecast import request as forecast_request
     from shared.forecast import service

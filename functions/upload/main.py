@@ -3,15 +3,22 @@ ingest of finalized objects (CloudEvent). Each route declares its role and body 
 (the OpenAPI document is generated from them); the work is in shared.uploads.service
 and shared.uploads.job."""
 
+from __future__ import annotations
+
 from shared.uploads.arrow_memory import prefer_jemalloc
 
 prefer_jemalloc()  # before anything imports Arrow
+
+from typing import TYPE_CHECKING  # noqa: E402
 
 import functions_framework  # noqa: E402
 
 from shared.bootstrap import get_deps  # noqa: E402
 from shared.uploads import models as m  # noqa: E402
 from shared.web.http import Router  # noqa: E402
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Deps
 
 router = Router("upload", deps=get_deps, health_path="/api/uploads/health", tag="uploads")
 UPLOAD_ID = {"upload_id": {"type": "string", "pattern": "^up_[0-9a-f]{32}$"}}
@@ -21,7 +28,7 @@ NOT_FOUND = {404: "No such upload in the caller's tenant (code upload_not_found)
 @router.route("/api/uploads", methods=["POST"], role="analyst", request=m.UploadCreateRequest,
               responses={201: m.UploadCreated},
               errors={413: "The declared file size exceeds the limit (code upload_too_large)"})
-def create(request, deps, principal, body):
+def create(request, deps: Deps, principal, body):
     """Start an upload; returns a signed PUT URL for the file
 
     Creates a pending upload (and its dataset on first use of the name) and a signed URL
@@ -36,7 +43,7 @@ def create(request, deps, principal, body):
 @router.route("/api/uploads", methods=["GET"], role="viewer", query=m.UploadListQuery,
               responses={200: m.UploadPage},
               errors={400: "Bad paging parameters (code invalid_page)"})
-def list_(request, deps, principal):
+def list_(request, deps: Deps, principal):
     """The tenant's uploads, newest first"""
     from shared.uploads import service
 
@@ -46,7 +53,7 @@ def list_(request, deps, principal):
 
 @router.route("/api/uploads/<rid:upload_id>", methods=["GET"], role="viewer",
               responses={200: m.Upload}, params=UPLOAD_ID, errors=NOT_FOUND)
-def get(request, deps, principal, upload_id):
+def get(request, deps: Deps, principal, upload_id):
     """One upload with its status, progress and validation report"""
     from shared.uploads import service
 
@@ -56,7 +63,7 @@ def get(request, deps, principal, upload_id):
 @router.route("/api/uploads/<rid:upload_id>", methods=["DELETE"], role="analyst",
               responses={200: m.UploadDeleted}, params=UPLOAD_ID,
               errors={**NOT_FOUND, 409: "The upload is being ingested (code upload_busy)"})
-def delete(request, deps, principal, upload_id):
+def delete(request, deps: Deps, principal, upload_id):
     """Delete an upload, its rows and its file; the dataset's metrics are recomputed"""
     from shared.uploads import service
 
@@ -67,7 +74,7 @@ def delete(request, deps, principal, upload_id):
               responses={200: {"type": "string"}}, media_type="text/csv", params=UPLOAD_ID,
               errors={**NOT_FOUND, 409: "The upload has not been ingested yet "
                                         "(code not_ingested)"})
-def rejected(request, deps, principal, upload_id):
+def rejected(request, deps: Deps, principal, upload_id):
     """The rejected rows as CSV (row_number, reason, column, value, then the row's fields)
 
     Cells that would start a spreadsheet formula (=, +, -, @, tab, CR) are prefixed with

@@ -142,7 +142,7 @@ class Router:
     `deps` is the zero-argument provider of the composition root, called per request so
     that nothing is built at import time. Path converters: werkzeug's, plus `rid`."""
 
-    def __init__(self, function: str, *, deps: Callable[[], Any],
+    def __init__(self, function: str, *, deps: Callable[[], Deps],
                  health_path: str | None = None, tag: str | None = None,
                  max_body: int | None = None) -> None:
         self.function = function
