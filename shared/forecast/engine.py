@@ -28,6 +28,8 @@ from shared.forecast.gbm import GbmLagModel
 BASELINE = "seasonal_naive"
 # Below this, no origin leaves enough history to fit on: naive with wide intervals.
 MIN_BACKTEST = 6
+# Origins backtested for the panel's median alone (the GBM asks for selection.ORIGINS).
+BACKTEST_ORIGINS = 3
 COMBINATION = "combination"
 
 
@@ -100,7 +102,7 @@ def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
     use_gbm = selection.runs(m, y.size) if gbm is None else gbm
     learners = {selection.GBM: lambda: GbmLagModel(m, calendar)} if use_gbm else {}
     folds = backtest.run(y, h, members, learners=learners,
-                         max_origins=selection.ORIGINS if learners else 3,
+                         max_origins=selection.ORIGINS if learners else BACKTEST_ORIGINS,
                          learner_fits=selection.FITS,
                          min_train=max(4, MIN_BACKTEST - 2))
     finals = {}

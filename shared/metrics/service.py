@@ -122,9 +122,10 @@ def recompute_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int
             store_snapshot(deps, tenant_id, dataset_id, version, payload)
         status = "computed"
     swept = sweep_cache(deps, tenant_id, dataset_id, version)
-    task = {"tenant_id": tenant_id, "dataset_id": dataset_id, "version": version}
-    ref = deps.tasks.enqueue("forecast", task,
-                             name=f"forecast-{tenant_id}-{dataset_id}-v{version}")
+    from shared.uploads.records import TaskPayload
+
+    task = TaskPayload(tenant_id, dataset_id, version)
+    ref = deps.tasks.enqueue("forecast", task.to_dict(), name=task.task_name("forecast"))
     return {"status": status, "version": version, "cache_entries_removed": swept,
             "forecast_task": ref.name}
 

@@ -74,6 +74,8 @@ class TerraformEnv:
         expr = expr.strip()
         if m := re.fullmatch(r"tostring\((.*)\)", expr):
             return str(self.expr(m.group(1)))
+        if m := re.fullmatch(r'join\("(.*)", (.*)\)', expr):
+            return m.group(1).join(str(x) for x in self.expr(m.group(2)))
         if m := re.fullmatch(r'replace\((.*), "(.*)", "(.*)"\)', expr):
             return str(self.expr(m.group(1))).replace(m.group(2), m.group(3))
         if expr in self.values:
