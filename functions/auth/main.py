@@ -18,7 +18,8 @@ from shared.web.http import Router
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
 
-router = Router("auth", deps=get_deps, health_path="/api/auth/health", max_body=64 * 1024)
+router = Router("auth", deps=get_deps, health_path="/api/auth/health",
+                max_body=m.MAX_BODY_BYTES)
 LIMITED = {429: "Too many attempts (code rate_limited; details.limit, details.retry_after_s)"}
 USER_ID = {"user_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
 

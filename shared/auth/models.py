@@ -14,6 +14,9 @@ from shared.auth.validation import EMAIL_PATTERN, MAX_EMAIL, normalize_email
 from shared.web.authz import ROLES
 from shared.web.models import RequestModel, problem
 
+# The auth function reads at most this much JSON: its bodies are a few short fields.
+MAX_BODY_BYTES = 64 * 1024
+
 
 def _text(max_len: int, *, strip: bool = True) -> BeforeValidator:
     def check(value: Any) -> str:

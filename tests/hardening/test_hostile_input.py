@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from shared.auth.models import MAX_BODY_BYTES
 from shared.settings import Settings
 from shared.web.http import MAX_HEADER_BYTES
 
-AUTH_LIMIT = 64 * 1024          # functions/auth reads at most this much JSON
+AUTH_LIMIT = MAX_BODY_BYTES     # functions/auth reads at most this much JSON
 # The stack here runs with the default body limit; both limits come from the code, so a
 # change of either is tested at its new value rather than at a stale copy.
 DEFAULT_LIMIT = Settings.model_fields["max_request_bytes"].default
