@@ -4,7 +4,7 @@ checks it on.
 `METHODS` is the project's table: one entry per REST method (named as in Google's
 discovery documents, `<api>.<resource>.<verb>`; gRPC-only services use the REST name of
 the same RPC), with the permissions IAM checks, the scope they are checked at, and the
-Google page that says so. It was seeded from ../shared/gcp-iam/methods.json; where an
+Google page that says so. It was seeded from tests/data/gcp-iam/methods.json; where an
 entry differs from that file, `seed_differs` says why (tests/infra/test_gcp_permission_
 table.py holds the two together). `needs(call)` turns one recorded call
 (tests/infra/gcp_recording.py) into the permissions it needs, on which resource; a few

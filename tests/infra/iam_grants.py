@@ -3,7 +3,7 @@
 Reads every `*_iam_member` resource in terraform/ (and the invoker bindings the function
 module makes from each call's `invokers`), names the identity it grants to, the
 resource it grants on and the role, and expands the role through
-../shared/gcp-iam/roles.json (or a custom role declared in terraform). An IAM condition
+tests/data/gcp-iam/roles.json (or a custom role declared in terraform). An IAM condition
 of the form `resource.name.startsWith("...")` narrows a project grant to the resources
 whose full name starts so, which is how a grant can reach a bucket terraform does not
 create (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name).
@@ -23,10 +23,11 @@ import pytest
 from tests.infra.gcp_permissions import Need, Resource
 from tests.infra.terraform_config import Config, load, service_account_of
 
-# Google's IAM reference data, beside the repository (../shared/gcp-iam) unless
+# Google's IAM reference data (tests/data/gcp-iam: a copy of the iam-dataset project's
+# roles and method permissions, MIT; its README says which commit) unless
 # TIDEMARK_GCP_IAM_DATA names another copy.
 IAM_DATA = Path(os.environ.get("TIDEMARK_GCP_IAM_DATA",
-                               Path(__file__).resolve().parents[3] / "shared" / "gcp-iam"))
+                               Path(__file__).resolve().parents[1] / "data" / "gcp-iam"))
 ROLES = IAM_DATA / "roles.json"
 
 

@@ -1,6 +1,6 @@
 """The permission table (tests/infra/gcp_permissions.py) against its seed and Google's
 role data: every entry cites Google's documentation, names real permissions, and says
-why wherever it departs from ../shared/gcp-iam/methods.json."""
+why wherever it departs from tests/data/gcp-iam/methods.json."""
 
 from __future__ import annotations
 
