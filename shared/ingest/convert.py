@@ -101,21 +101,37 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
         quantity, bad = V.to_float(V.typed_nulls(col("quantity"), "number"),
                                    types[roles["quantity"]].decimal)
         checks.append(("invalid_quantity", roles["quantity"], bad))
+    priced = "unit_price" in roles and "quantity" in roles
+
+    def by_price() -> tuple[pa.Array, pa.Array]:
+        """quantity x unit price per line, and the lines whose price is unreadable."""
+        price, bad_price = V.to_float(V.typed_nulls(col("unit_price"), "number"),
+                                      types[roles["unit_price"]].decimal)
+        return pc.cast(pc.round(pc.multiply(quantity, price), 9), V.AMOUNT_TYPE,
+                       safe=False), bad_price
+
+    filled: pa.Array | None = None  # lines whose empty amount took quantity x price
     if "amount" in roles:
         raw_amount = V.typed_nulls(col("amount"), "number")
         amount, bad = V.to_decimal(raw_amount, types[roles["amount"]].decimal)
         checks.append(("invalid_amount", roles["amount"], bad))
+        missing = pc.invert(V.present(raw_amount))
+        if priced and pc.any(missing).as_py():
+            # A line with no amount but a quantity and a unit price takes their product.
+            from_price, bad_price = by_price()
+            checks.append(("invalid_unit_price", roles["unit_price"],
+                           pc.and_(missing, bad_price)))
+            filled = pc.fill_null(pc.and_(missing, pc.is_valid(from_price)), False)
+            amount = pc.if_else(filled, from_price, amount)
+            missing = pc.and_(missing, pc.invert(filled))
         if not opts.keep_rows_without_amount:
             # A sale line without revenue still counts as an order and lowers the
             # average order value: rejected, unless the mapping says to keep such lines.
-            checks.append(("missing_amount", roles["amount"],
-                           pc.invert(V.present(raw_amount))))
-    elif "unit_price" in roles and "quantity" in roles:
-        price, bad = V.to_float(V.typed_nulls(col("unit_price"), "number"),
-                                types[roles["unit_price"]].decimal)
-        checks.append(("invalid_unit_price", roles["unit_price"], bad))
-        product = pc.round(pc.multiply(quantity, price), 9)
-        amount = pc.cast(product, V.AMOUNT_TYPE, safe=False)
+            checks.append(("missing_amount", roles["amount"], missing))
+    elif priced:
+        from_price, bad_price = by_price()
+        checks.append(("invalid_unit_price", roles["unit_price"], bad_price))
+        amount = from_price
     no_measure = pc.and_(pc.invert(pc.is_valid(amount)), pc.invert(pc.is_valid(quantity)))
     checks.append(("missing_measure", roles.get("amount") or roles.get("quantity", ""),
                    no_measure))
@@ -131,6 +147,8 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     keep = pc.invert(reject)
     if "quantity" in roles:
         report.rows_without_quantity += V.count(pc.and_(keep, pc.invert(pc.is_valid(quantity))))
+    if filled is not None:
+        report.rows_amount_from_price += V.count(pc.and_(keep, filled))
     if "amount" in roles or mapping.how.get("amount") == "derived":
         report.rows_without_amount += V.count(pc.and_(keep, pc.invert(pc.is_valid(amount))))
 

@@ -322,6 +322,7 @@ def _merge(report: Report, converted: Report) -> None:
     report.rejected_by_column = converted.rejected_by_column
     report.rows_without_quantity = converted.rows_without_quantity
     report.rows_without_amount = converted.rows_without_amount
+    report.rows_amount_from_price = converted.rows_amount_from_price
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

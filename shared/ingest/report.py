@@ -37,6 +37,8 @@ class Report:
     # the mapping asks to keep them): counted so that no gap in a measure goes unsaid.
     rows_without_quantity: int = 0
     rows_without_amount: int = 0
+    # Loaded lines whose empty amount was taken from quantity x unit price.
+    rows_amount_from_price: int = 0
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:
@@ -62,4 +64,5 @@ class Report:
                 "encoding": self.encoding, "delimiter": self.delimiter,
                 "rejected_by_column": dict(self.rejected_by_column),
                 "rows_without_quantity": self.rows_without_quantity,
-                "rows_without_amount": self.rows_without_amount}
+                "rows_without_amount": self.rows_without_amount,
+                "rows_amount_from_price": self.rows_amount_from_price}

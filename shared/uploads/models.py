@@ -174,6 +174,9 @@ class UploadReport(BaseModel):
     rows_without_amount: int | None = Field(
         default=None, description="Loaded lines with no amount: kept by "
         "keep_rows_without_amount, or derived from a missing quantity or unit price")
+    rows_amount_from_price: int | None = Field(
+        default=None, description="Loaded lines whose empty amount was taken from "
+        "quantity x unit price")
 
 
 class UploadError(ErrorDetail):

@@ -26,7 +26,8 @@ CASES = ["amount_placeholders_over_limit.csv", "amount_placeholders_under_limit.
          "quantity_placeholders_under_limit.csv", "date_placeholders_over_limit.csv",
          "date_placeholders_under_limit.csv", "missing_amounts_null_tokens.csv",
          "missing_amounts_over_limit.csv", "missing_amounts_kept.csv", "na_tokens.csv",
-         "derived_amount_missing_price.csv", "header_word_inside_text_column.csv"]
+         "derived_amount_missing_price.csv", "amount_missing_filled_from_price.csv",
+         "header_word_inside_text_column.csv"]
 
 
 @pytest.fixture

@@ -183,6 +183,11 @@ CASES: dict[str, bytes] = {
     "derived_amount_missing_price.csv": rows(
         "date,product,qty,unit price",
         ["2024-03-01,A,2,9.99", "2024-03-02,B,3,n/a", "2024-03-03,C,1,5"]).encode(),
+    "amount_missing_filled_from_price.csv": rows(
+        "date,product,amount,qty,unit price",
+        [f"2024-03-{d:02d},P{d},"
+         + ({2: ",3,1.5", 5: "n/a,2,n/a", 8: ",1,abc"}).get(d, f"{d},1,{d}")
+         for d in range(1, 11)]).encode(),
     "header_word_inside_text_column.csv": rows(
         "date,Sales Rep,amount",
         ["2024-03-01,Ann,10", "2024-03-02,Bob,20", "2024-03-03,Cy,30"]).encode(),
