@@ -287,8 +287,9 @@ def _check_rejects(job: _Job, rows_read: int, limit: float) -> None:
         if culprit is not None:
             message += (f"; column {culprit['column']!r}: {culprit['bad_rows']} of "
                         f"{culprit['rows_checked']} rows ({culprit['bad_share']:.0%}) "
-                        f"rejected ({', '.join(culprit['reasons'])}), e.g. "
-                        + ", ".join(_shown(v) for v in culprit["examples"]))
+                        f"rejected ({', '.join(culprit['reasons'])})")
+            if culprit["examples"]:
+                message += ", e.g. " + ", ".join(_shown(v) for v in culprit["examples"])
             details.update(culprit)
         raise _with_report(IngestFailed(message + "; nothing was loaded",
                                        code="too_many_rejects", details=details), report)
@@ -302,6 +303,8 @@ def _culprit(report: Report) -> dict | None:
     if not report.rejected_by_column:
         return None
     column, bad = report.rejected_by_column.most_common(1)[0]
+    if report.rejected_by_reason["column_count"] > bad:
+        return None  # mostly lines that did not split into the header's columns
     mine = [e for e in report.examples if e["column"] == column]
     return {"column": column, "bad_rows": bad, "rows_checked": report.rows_read,
             "bad_share": round(bad / max(report.rows_read, 1), 4),
@@ -310,7 +313,7 @@ def _culprit(report: Report) -> dict | None:
 
 
 def _shown(value: str | None) -> str:
-    return "(empty)" if value is None else repr(value)
+    return "(empty)" if value is None or not value.strip() else repr(value)
 
 
 def _merge(report: Report, converted: Report) -> None:
