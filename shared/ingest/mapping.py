@@ -132,13 +132,21 @@ def infer(headers: list[str], types: dict[str, ColumnType],
         roles[role], how[role] = header, "user"
     used = set(roles.values())
     norm = {h: normalize(h) for h in headers}
+    reserved: dict[str, str] = {}  # header -> the date/measure role it exactly names
     for contains in (False, True):
+        if contains and read_as is not None:
+            # A column exactly named for an unfilled date or measure role is kept for
+            # it: "Order Date" full of placeholders must not become the order id.
+            reserved = {h: role for role in HEADER_DECIDES
+                        if role not in roles and role not in blocked
+                        for h in headers if h not in used and norm[h] in SYNONYMS[role]}
         for role in MAPPABLE:
             if role in roles or role in blocked:
                 continue
             for syn in SYNONYMS[role]:
                 match = next((h for h in headers if h not in used
                               and types[h].kind != "empty"
+                              and reserved.get(h, role) == role
                               and (f" {syn} " in f" {norm[h]} " if contains
                                    else norm[h] == syn) and fits(role, h)), None)
                 if match:

@@ -21,7 +21,8 @@ from tests.support.upload_flow import create_upload, put_to_signed_url
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "csv"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["cases"]
-CASES = ["amount_placeholders_over_limit.csv", "amount_placeholders_under_limit.csv",
+CASES = ["amount_placeholders_issue_case.csv", "date_mostly_placeholders.csv",
+         "amount_placeholders_over_limit.csv", "amount_placeholders_under_limit.csv",
          "amount_mostly_placeholders.csv", "quantity_placeholders_over_limit.csv",
          "quantity_placeholders_under_limit.csv", "date_placeholders_over_limit.csv",
          "date_placeholders_under_limit.csv", "missing_amounts_null_tokens.csv",
@@ -120,16 +121,16 @@ def test_measure_and_date_columns_through_the_upload_path(name, client, deps, up
 
 def test_the_issue_case_no_longer_loads_with_zero_revenue(client, deps, upload_main,
                                                           make_user):
-    """The reported export: 'Sales' recognised by its header, half placeholders, and a
-    quantity column. It loaded as a success with revenue 0; now it fails, naming Sales."""
+    """The reported export: 'Sales' recognised by its header, mostly placeholders, and
+    a quantity column. It loaded as a success with the amount role dropped (revenue 0);
+    now it fails, naming Sales, its share of bad values and examples."""
     _, headers = make_user()
     _, upload = ingest(client, deps, upload_main, headers,
-                       "amount_placeholders_over_limit.csv")
+                       "amount_placeholders_issue_case.csv")
     assert upload["status"] == "failed"
-    assert "'Sales'" in upload["error"]["message"]
-    assert upload["report"]["rejected_by_reason"] == {"invalid_amount": 10}
-    assert [e["value"] for e in upload["report"]["examples"]][:3] == ["pending", "see note",
-                                                                      "TBD"]
+    assert "column 'Sales': 14 of 20 rows (70%)" in upload["error"]["message"]
+    assert upload["report"]["rejected_by_reason"] == {"invalid_amount": 14}
+    assert upload["report"]["mapping"]["amount"] == {"column": "Sales", "by": "header"}
 
 
 def test_keep_rows_without_amount_must_be_a_boolean(client, make_user):

@@ -144,6 +144,17 @@ CASES: dict[str, bytes] = {
         "Order Date,Product,Sales,Quantity",
         [f"2024-03-{d:02d},P{d},{_placeholder(d, ('TBD', 'pending', 'see note'))},{d}"
          for d in range(1, 21)]).encode(),
+    # The reported export: more placeholders than numbers under a header that says
+    # Sales, beside a quantity. It used to load with the amount dropped (revenue 0).
+    "amount_placeholders_issue_case.csv": rows(
+        "Order Date,Product,Sales,Quantity",
+        [f"2024-04-{d:02d},P{d},"
+         + (f"{d}.99" if d % 10 < 3 else ("TBD", "pending", "call", "#VALUE!")[d % 4])
+         + f",{d % 3 + 1}" for d in range(1, 21)]).encode(),
+    "date_mostly_placeholders.csv": rows(
+        "Order Date,Sales",
+        [f"{f'2024-04-{d:02d}' if d % 10 < 3 else ('unknown', 'later', 'Q2')[d % 3]},{d}"
+         for d in range(1, 21)]).encode(),
     "amount_placeholders_under_limit.csv": rows(
         "date,product,amount",
         [f"2024-03-{d:02d},P{d},{({4: 'call', 9: 'TBD', 15: '#VALUE!'}).get(d, d)}"
