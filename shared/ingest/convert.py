@@ -90,7 +90,7 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
 
     date_col = roles["occurred_at"]
     dt = types[date_col]
-    raw_date = col("occurred_at")
+    raw_date = V.typed_nulls(col("occurred_at"), "date")
     occurred, bad_date = V.to_timestamp(raw_date, dt.date_kind or "iso", dt.date_order)
     checks.append(("missing_date", date_col, pc.invert(V.present(raw_date))))
     checks.append(("invalid_date", date_col, bad_date))
@@ -98,16 +98,40 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     amount = pa.nulls(n, V.AMOUNT_TYPE)
     quantity = pa.nulls(n, pa.float64())
     if "quantity" in roles:
-        quantity, bad = V.to_float(col("quantity"), types[roles["quantity"]].decimal)
+        quantity, bad = V.to_float(V.typed_nulls(col("quantity"), "number"),
+                                   types[roles["quantity"]].decimal)
         checks.append(("invalid_quantity", roles["quantity"], bad))
+    priced = "unit_price" in roles and "quantity" in roles
+
+    def by_price() -> tuple[pa.Array, pa.Array]:
+        """quantity x unit price per line, and the lines whose price is unreadable."""
+        price, bad_price = V.to_float(V.typed_nulls(col("unit_price"), "number"),
+                                      types[roles["unit_price"]].decimal)
+        return pc.cast(pc.round(pc.multiply(quantity, price), 9), V.AMOUNT_TYPE,
+                       safe=False), bad_price
+
+    filled: pa.Array | None = None  # lines whose empty amount took quantity x price
     if "amount" in roles:
-        amount, bad = V.to_decimal(col("amount"), types[roles["amount"]].decimal)
+        raw_amount = V.typed_nulls(col("amount"), "number")
+        amount, bad = V.to_decimal(raw_amount, types[roles["amount"]].decimal)
         checks.append(("invalid_amount", roles["amount"], bad))
-    elif "unit_price" in roles and "quantity" in roles:
-        price, bad = V.to_float(col("unit_price"), types[roles["unit_price"]].decimal)
-        checks.append(("invalid_unit_price", roles["unit_price"], bad))
-        product = pc.round(pc.multiply(quantity, price), 9)
-        amount = pc.cast(product, V.AMOUNT_TYPE, safe=False)
+        missing = pc.invert(V.present(raw_amount))
+        if priced and pc.any(missing).as_py():
+            # A line with no amount but a quantity and a unit price takes their product.
+            from_price, bad_price = by_price()
+            checks.append(("invalid_unit_price", roles["unit_price"],
+                           pc.and_(missing, bad_price)))
+            filled = pc.fill_null(pc.and_(missing, pc.is_valid(from_price)), False)
+            amount = pc.if_else(filled, from_price, amount)
+            missing = pc.and_(missing, pc.invert(filled))
+        if not opts.keep_rows_without_amount:
+            # A sale line without revenue still counts as an order and lowers the
+            # average order value: rejected, unless the mapping says to keep such lines.
+            checks.append(("missing_amount", roles["amount"], missing))
+    elif priced:
+        from_price, bad_price = by_price()
+        checks.append(("invalid_unit_price", roles["unit_price"], bad_price))
+        amount = from_price
     no_measure = pc.and_(pc.invert(pc.is_valid(amount)), pc.invert(pc.is_valid(quantity)))
     checks.append(("missing_measure", roles.get("amount") or roles.get("quantity", ""),
                    no_measure))
@@ -121,6 +145,12 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     if rejected:
         _quarantine(batch, headers, checks, reject, row_numbers, report, rejects)
     keep = pc.invert(reject)
+    if "quantity" in roles:
+        report.rows_without_quantity += V.count(pc.and_(keep, pc.invert(pc.is_valid(quantity))))
+    if filled is not None:
+        report.rows_amount_from_price += V.count(pc.and_(keep, filled))
+    if "amount" in roles or mapping.how.get("amount") == "derived":
+        report.rows_without_amount += V.count(pc.and_(keep, pc.invert(pc.is_valid(amount))))
 
     def ident(value: str) -> pa.Array:
         return fastpath.repeat_string(value, n)

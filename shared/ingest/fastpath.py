@@ -17,18 +17,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shared.ingest.nulls import COMMON, first_bytes_and_max_length
+
 _DIGITS = b"0123456789"
 # Bytes that may be (part of) whitespace that utf8_trim_whitespace removes: every
 # control byte, the space, and every non-ASCII byte (NBSP and friends). Conservative.
 _EDGE = np.zeros(256, dtype=bool)
 _EDGE[:0x21] = True
 _EDGE[0x7F:] = True
-# First bytes of the empty tokens (NA, N/A, n/a, NULL, null, None, NaN, nan, #N/A, -, —);
-# all of them are at most 4 bytes long.
+# First bytes of the null tokens every column is trimmed with (nulls.COMMON, in any
+# case), and the longest of them: a value that starts otherwise, or is longer, is not one.
 _TOKEN_FIRST = np.zeros(256, dtype=bool)
-for _b in b"-Nn#\xe2":
+_FIRST_BYTES, _TOKEN_MAX_BYTES = first_bytes_and_max_length(COMMON)
+for _b in _FIRST_BYTES:
     _TOKEN_FIRST[_b] = True
-_TOKEN_MAX_BYTES = 4
 _EDGE_OR_TOKEN = _EDGE | _TOKEN_FIRST
 # Every byte but those a JSON string must escape: deleting these leaves only the latter.
 _JSON_PLAIN = bytes(b for b in range(256) if b >= 0x20 and b not in b'"\\')

@@ -5,7 +5,7 @@ column). The user's mapping overrides both; unmapped columns go to `extra`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,13 +77,26 @@ def _fits(role: str, ctype: ColumnType) -> bool:
     return need is None or ctype.kind == need
 
 
+# Roles a header alone settles: once a column's header IS one of their synonyms, its
+# values never demote it (issue 16). Unreadable values are rejected row by row instead.
+HEADER_DECIDES = ("occurred_at", "amount", "quantity")
+# (header, "number" | "date") -> the column's type read as that kind, whatever share
+# of its values reads so (settle.ColumnProfile.settle_as).
+ReadAs = Callable[[str, str], ColumnType]
+
+
 def infer(headers: list[str], types: dict[str, ColumnType],
           user: Mapping[str, str | None] | None = None,
-          loose: Mapping[str, ColumnType] | None = None) -> ColumnMapping:
+          loose: Mapping[str, ColumnType] | None = None,
+          read_as: ReadAs | None = None) -> ColumnMapping:
     """Choose a column per role; raises IngestFailed when the user mapping names a column
     the file does not have or a date/measure role gets a column of the wrong type.
     A column chosen by name or by the user may be typed by `loose` (fewer values need
-    to read as the type); `types` is updated for the columns so chosen."""
+    to read as the type); `types` is updated for the columns so chosen.
+
+    With `read_as`, a date or measure role that no column's values fit still goes to a
+    column whose header is exactly one of its synonyms, typed by `read_as`: that
+    column's bad values become row errors rather than the role silently vanishing."""
     loose = loose or types
 
     def fits(role: str, h: str) -> bool:
@@ -119,19 +132,38 @@ def infer(headers: list[str], types: dict[str, ColumnType],
         roles[role], how[role] = header, "user"
     used = set(roles.values())
     norm = {h: normalize(h) for h in headers}
+    reserved: dict[str, str] = {}  # header -> the date/measure role it exactly names
     for contains in (False, True):
+        if contains and read_as is not None:
+            # A column exactly named for an unfilled date or measure role is kept for
+            # it: "Order Date" full of placeholders must not become the order id.
+            reserved = {h: role for role in HEADER_DECIDES
+                        if role not in roles and role not in blocked
+                        for h in headers if h not in used and norm[h] in SYNONYMS[role]}
         for role in MAPPABLE:
             if role in roles or role in blocked:
                 continue
             for syn in SYNONYMS[role]:
                 match = next((h for h in headers if h not in used
                               and types[h].kind != "empty"
+                              and reserved.get(h, role) == role
                               and (f" {syn} " in f" {norm[h]} " if contains
                                    else norm[h] == syn) and fits(role, h)), None)
                 if match:
                     roles[role], how[role] = match, "header"
                     used.add(match)
                     break
+    if read_as is not None:
+        for role in HEADER_DECIDES:
+            if role in roles or role in blocked:
+                continue
+            named = next((h for syn in SYNONYMS[role] for h in headers
+                          if h not in used and types[h].kind != "empty" and norm[h] == syn),
+                         None)
+            if named is not None:
+                types[named] = read_as(named, NEEDS[role])
+                roles[role], how[role] = named, "header"
+                used.add(named)
     if "occurred_at" not in roles and "occurred_at" not in blocked:
         dated = [h for h in headers if h not in used and types[h].kind == "date"]
         if dated:

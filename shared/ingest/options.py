@@ -30,3 +30,6 @@ class IngestOptions:
     date_order: str | None = None          # DMY | MDY, settles an ambiguous date column
     decimal_separator: str | None = None   # "." | ",", overrides detection for measures
     max_reject_share: float = 0.20
+    # A sale line with no amount is rejected (`missing_amount`) unless this is set: a
+    # line without revenue would still count as an order and lower the average.
+    keep_rows_without_amount: bool = False

@@ -91,7 +91,13 @@ def _plan(profiles: list[ColumnProfile], sn: Sniffed, opts: IngestOptions,
              for p in profiles}
     loose = {p.name: p.settle(decimal_hint=hint, date_like_name=date_like(p.name),
                               min_share=LOOSE_SHARE) for p in profiles}
-    mapping = infer(sn.headers, types, opts.mapping, loose)
+    by_name = {p.name: p for p in profiles}
+
+    def read_as(header: str, kind: str) -> ColumnType:
+        return by_name[header].settle_as(kind, decimal_hint=hint,
+                                         date_like_name=date_like(header))
+
+    mapping = infer(sn.headers, types, opts.mapping, loose, read_as)
     if report is not None:
         report.columns = [{"column": h, **types[h].describe()} for h in sn.headers]
     date_col = mapping.roles.get("occurred_at")
@@ -273,14 +279,41 @@ def _check_rejects(job: _Job, rows_read: int, limit: float) -> None:
     report, output, share = job.report, job.output, job.opts.max_reject_share
     if report.rows_rejected > limit:
         output.parquet_path.unlink(missing_ok=True)
-        raise _with_report(IngestFailed(
-            f"too many bad rows: more than {share:.0%} of the rows were "
-            "rejected, so nothing was loaded", code="too_many_rejects",
-            details={"rows_read": rows_read, "rows_rejected": report.rows_rejected,
-                     "max_reject_share": share,
-                     "rejected_by_reason": dict(report.rejected_by_reason)}), report)
+        culprit = _culprit(report)
+        message = f"too many bad rows: more than {share:.0%} of the rows were rejected"
+        details = {"rows_read": rows_read, "rows_rejected": report.rows_rejected,
+                   "max_reject_share": share,
+                   "rejected_by_reason": dict(report.rejected_by_reason)}
+        if culprit is not None:
+            message += (f"; column {culprit['column']!r}: {culprit['bad_rows']} of "
+                        f"{culprit['rows_checked']} rows ({culprit['bad_share']:.0%}) "
+                        f"rejected ({', '.join(culprit['reasons'])})")
+            if culprit["examples"]:
+                message += ", e.g. " + ", ".join(_shown(v) for v in culprit["examples"])
+            details.update(culprit)
+        raise _with_report(IngestFailed(message + "; nothing was loaded",
+                                       code="too_many_rejects", details=details), report)
     if not report.rows_rejected:
         output.rejected_path.unlink(missing_ok=True)  # the header alone: nothing to keep
+
+
+def _culprit(report: Report) -> dict | None:
+    """The column behind most rejections, its share of bad values among the rows
+    checked (the converting pass stops early once over the limit) and examples."""
+    if not report.rejected_by_column:
+        return None
+    column, bad = report.rejected_by_column.most_common(1)[0]
+    if report.rejected_by_reason["column_count"] > bad:
+        return None  # mostly lines that did not split into the header's columns
+    mine = [e for e in report.examples if e["column"] == column]
+    return {"column": column, "bad_rows": bad, "rows_checked": report.rows_read,
+            "bad_share": round(bad / max(report.rows_read, 1), 4),
+            "reasons": sorted({e["reason"] for e in mine}),
+            "examples": list(dict.fromkeys(e["value"] for e in mine))[:5]}
+
+
+def _shown(value: str | None) -> str:
+    return "(empty)" if value is None or not value.strip() else repr(value)
 
 
 def _merge(report: Report, converted: Report) -> None:
@@ -289,6 +322,10 @@ def _merge(report: Report, converted: Report) -> None:
     report.rows_rejected = converted.rows_rejected
     report.rejected_by_reason = converted.rejected_by_reason
     report.examples = converted.examples
+    report.rejected_by_column = converted.rejected_by_column
+    report.rows_without_quantity = converted.rows_without_quantity
+    report.rows_without_amount = converted.rows_without_amount
+    report.rows_amount_from_price = converted.rows_amount_from_price
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

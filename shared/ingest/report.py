@@ -30,11 +30,22 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
+    # Which column each rejected row was rejected for: names the column at fault when
+    # the file fails on its reject limit.
+    rejected_by_column: Counter = field(default_factory=Counter)
+    # Loaded sale lines with no quantity (allowed), and with no amount (kept only when
+    # the mapping asks to keep them): counted so that no gap in a measure goes unsaid.
+    rows_without_quantity: int = 0
+    rows_without_amount: int = 0
+    # Loaded lines whose empty amount was taken from quantity x unit price.
+    rows_amount_from_price: int = 0
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:
         self.rows_rejected += 1
         self.rejected_by_reason[reason] += 1
+        if column:
+            self.rejected_by_column[column] += 1
         if sum(1 for e in self.examples if e["reason"] == reason) < MAX_EXAMPLES_PER_REASON:
             text = None if value is None else str(value)[:MAX_VALUE_CHARS]
             self.examples.append({"row_number": row_number, "column": column, "value": text,
@@ -50,4 +61,8 @@ class Report:
                 "rejected_by_reason": dict(self.rejected_by_reason),
                 "examples": list(self.examples), "mapping": dict(self.mapping),
                 "columns": list(self.columns), "warnings": list(self.warnings),
-                "encoding": self.encoding, "delimiter": self.delimiter}
+                "encoding": self.encoding, "delimiter": self.delimiter,
+                "rejected_by_column": dict(self.rejected_by_column),
+                "rows_without_quantity": self.rows_without_quantity,
+                "rows_without_amount": self.rows_without_amount,
+                "rows_amount_from_price": self.rows_amount_from_price}

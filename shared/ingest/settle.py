@@ -144,14 +144,38 @@ class ColumnProfile:
             return ColumnType("date", date_kind="serial", share=self.serial / n)
         dot, comma = self.dot_only + self.either, self.comma_only + self.either
         if not self.skip_numbers and max(dot, comma) >= min_share * n:
-            if decimal is None:
-                if self.dot_only != self.comma_only:
-                    decimal = "." if self.dot_only > self.comma_only else ","
-                else:
-                    decimal = decimal_hint
+            decimal = decimal or self._decimal(decimal_hint)
             return ColumnType("number", decimal=decimal,
                               share=(dot if decimal == "." else comma) / n)
         return ColumnType("text", share=1.0)
+
+    def settle_as(self, kind: str, *, decimal_hint: str = ".", date_like_name: bool = False,
+                  date_order: str | None = None, decimal: str | None = None) -> ColumnType:
+        """The column read as `kind` (number | date) whatever share of its values
+        reads so: for a column whose header names a measure or the date, which keeps
+        its role and has its unreadable values rejected row by row (counted against
+        the reject limit) instead of being demoted to text. The conventions (decimal
+        separator, date format and order) are the ones most of its values follow."""
+        n = max(self.nonempty, 1)
+        if kind == "date":
+            if date_like_name and self.serial > max(self.iso, self.numdate, self.month):
+                return ColumnType("date", date_kind="serial", share=self.serial / n)
+            if self.skip_dates or not self.nonempty:
+                # Counting stopped (or nothing to count): nearly every value failed to
+                # read as any date, and those rows are rejected whatever the format.
+                return ColumnType("date", date_kind="iso", date_order=date_order)
+            # Every share passes min_share 0: the most common date format wins.
+            return self.settle(date_order=date_order, min_share=0.0)
+        dot, comma = self.dot_only + self.either, self.comma_only + self.either
+        decimal = decimal or self._decimal(decimal_hint)
+        return ColumnType("number", decimal=decimal,
+                          share=(dot if decimal == "." else comma) / n)
+
+    def _decimal(self, hint: str) -> str:
+        """The column's own decimal convention, or the file's where it cannot tell."""
+        if self.dot_only != self.comma_only:
+            return "." if self.dot_only > self.comma_only else ","
+        return hint
 
 
 def decimal_hint(profiles: list[ColumnProfile], delimiter: str) -> str:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shared.ingest import fastpath
+from shared.ingest.nulls import COMMON, NULL_TOKENS
 
 _CODES = "(?:USD|EUR|GBP|CHF|JPY|INR|CAD|AUD)"
 _STRIP = r"[\s\x{00a0}\x{202f}'’$€£¥₹%()]|^" + _CODES + "|" + _CODES + "$"
@@ -28,7 +29,15 @@ _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 MONTH_RE = (r"(?i)^(?:\d{1,2}[ \-/]" + _MONTHS + r"[ \-/,]+\d{2,4}|" + _MONTHS
             + r"[ \-/]\d{1,2}(?:st|nd|rd|th)?,?[ \-/]\d{2,4})$")
 SERIAL_RE = r"^[2-7]\d{4}(?:\.\d+)?$"
-EMPTY_TOKENS = ("", "-", "—", "NA", "N/A", "n/a", "NULL", "null", "None", "NaN", "nan", "#N/A")
+# The null tokens every column is trimmed with, as they are commonly written (the
+# match itself ignores case; see nulls.py).
+EMPTY_TOKENS = tuple(dict.fromkeys(s for t in COMMON for s in (t, t.upper(), t.title())))
+_COMMON = pa.array(COMMON)
+# A number or date column's extra tokens, lower and upper case: matched exactly, which
+# spares lowering every value of every measure batch.
+_TYPED_EXTRA = {kind: pa.array(sorted({s for t in tokens if t not in COMMON
+                                       for s in (t, t.upper())}), pa.string())
+                for kind, tokens in NULL_TOKENS.items()}
 
 EXCEL_EPOCH_DAYS = 25569  # 1899-12-30 -> 1970-01-01, the serial Excel uses
 MIN_TS = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
@@ -46,8 +55,21 @@ def trimmed(arr: pa.Array) -> pa.Array:
 
 def trimmed_general(arr: pa.Array) -> pa.Array:
     s = pc.utf8_trim_whitespace(arr)
-    empty = pc.is_in(s, value_set=pa.array(EMPTY_TOKENS))
+    empty = pc.is_in(pc.utf8_lower(s), value_set=_COMMON)
     return pc.if_else(empty, pa.scalar(None, pa.string()), s)
+
+
+def typed_nulls(s: pa.Array, kind: str) -> pa.Array:
+    """A trimmed column about to be read as `kind` (number | date), with that type's
+    extra null tokens (`--`, `?`, ...) made null too, so they count as missing values
+    rather than unreadable ones."""
+    extra = _TYPED_EXTRA[kind]
+    if not len(extra) or s.null_count == len(s):
+        return s
+    hit = pc.is_in(s, value_set=extra)
+    if not pc.any(hit).as_py():
+        return s
+    return pc.if_else(hit, pa.scalar(None, pa.string()), s)
 
 
 def present(s: pa.Array) -> pa.Array:

@@ -68,6 +68,13 @@ def _mapping(value: Any) -> dict[str, str | None]:
     return value
 
 
+def _flag(value: Any) -> bool:
+    # JSON true/false only: 1, "yes" or "true" are a client's mistake, not a choice.
+    if not isinstance(value, bool):
+        raise problem("must be true or false")
+    return value
+
+
 def _one_of(allowed: tuple[Any, ...], message: str):
     def check(value: Any) -> Any:
         if value not in allowed:
@@ -110,6 +117,11 @@ class UploadCreateRequest(RequestModel):
         default=None, description="Settles a date column whose day/month order is ambiguous")
     decimal_separator: Annotated[Literal[".", ","] | None,
                                  _one_of((None, ".", ","), "must be '.' or ','")] = None
+    keep_rows_without_amount: Annotated[
+        bool, BeforeValidator(_flag)] = Field(
+        default=False, description="Load sale lines whose amount is empty or a null token "
+        "(counted in the report as rows_without_amount) instead of rejecting them as "
+        "missing_amount")
 
     @classmethod
     def error_message(cls, fields: dict[str, list[str]]) -> str:
@@ -147,13 +159,24 @@ class UploadReport(BaseModel):
     rows_rejected: int | None = None
     rejected_by_reason: dict[str, int] | None = Field(
         default=None, description="Reasons: column_count, missing_date, invalid_date, "
-        "invalid_amount, invalid_quantity, invalid_unit_price, missing_measure")
+        "invalid_amount, missing_amount, invalid_quantity, invalid_unit_price, "
+        "missing_measure")
     examples: list[UploadReportExample] | None = None
     mapping: dict[str, UploadMappedColumn] | None = None
     columns: list[UploadColumn] | None = None
     warnings: list[str] | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    rejected_by_column: dict[str, int] | None = Field(
+        default=None, description="Rejected rows per column at fault")
+    rows_without_quantity: int | None = Field(
+        default=None, description="Loaded lines with no quantity (allowed)")
+    rows_without_amount: int | None = Field(
+        default=None, description="Loaded lines with no amount: kept by "
+        "keep_rows_without_amount, or derived from a missing quantity or unit price")
+    rows_amount_from_price: int | None = Field(
+        default=None, description="Loaded lines whose empty amount was taken from "
+        "quantity x unit price")
 
 
 class UploadError(ErrorDetail):
@@ -178,6 +201,7 @@ class Upload(BaseModel):
     mapping: dict[str, str | None] | None = None
     date_order: str | None = None
     decimal_separator: str | None = None
+    keep_rows_without_amount: bool | None = None
     status: Literal["pending", "uploaded", "processing", "loaded", "failed"]
     progress: float | None = Field(default=None, ge=0, le=1)
     created_at: datetime

@@ -55,7 +55,8 @@ def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> 
     return {"filename": req.filename, "size_bytes": req.size_bytes,
             "content_type": req.content_type, "dataset_name": req.dataset, "mode": req.mode,
             "mapping": req.mapping, "date_order": req.date_order,
-            "decimal_separator": req.decimal_separator}
+            "decimal_separator": req.decimal_separator,
+            "keep_rows_without_amount": req.keep_rows_without_amount}
 
 
 def _ensure_dataset(deps: Deps, tenant_id: str, name: str, now: datetime) -> str:
@@ -92,6 +93,7 @@ def create_upload(deps: Deps, principal: Principal,
         "size_bytes": req["size_bytes"], "content_type": req["content_type"],
         "mode": req["mode"], "mapping": req["mapping"], "date_order": req["date_order"],
         "decimal_separator": req["decimal_separator"], "status": "pending",
+        "keep_rows_without_amount": req["keep_rows_without_amount"],
         "progress": 0.0, "created_at": now, "updated_at": now,
         "created_by": principal.user_id, "bucket": settings.uploads_bucket,
         "object_name": name, "generation": None, "report": None, "error": None,

@@ -42,13 +42,16 @@ def _norm(value):
 def test_corpus_file_has_expected_outcome(name, tmp_path):
     expected = MANIFEST[name]
     path = DATA / "csv" / name
+    options = expected.get("options", {})
     if expected["outcome"] == "failed":
         with pytest.raises(IngestFailed) as info:
-            run(path, tmp_path)
+            run(path, tmp_path, **options)
         assert info.value.code == expected["error_code"]
         assert not list((tmp_path / "stage").glob("*.parquet")), "nothing may stay staged"
+        if "failure" in expected:
+            _check_failure(info.value, expected["failure"])
         return
-    staged, rows = run(path, tmp_path)
+    staged, rows = run(path, tmp_path, **options)
     report = staged.report
     assert report.rows_loaded == expected["rows_loaded"] == len(rows)
     assert report.rows_rejected == expected["rows_rejected"]
@@ -66,8 +69,13 @@ def test_corpus_file_has_expected_outcome(name, tmp_path):
     for key, want in expected.get("last", {}).items():
         assert _norm(rows[-1][key]) == want
     if "amounts" in expected:
-        assert [_norm(r["amount"]) for r in rows] == [Decimal(a).normalize()
-                                                      for a in expected["amounts"]]
+        assert [_norm(r["amount"]) for r in rows] == [
+            None if a is None else Decimal(a).normalize() for a in expected["amounts"]]
+    if "examples" in expected:
+        assert [[e["reason"], e["column"], e["value"]]
+                for e in report.examples] == expected["examples"]
+    for key, want in expected.get("counts", {}).items():
+        assert getattr(report, key) == want, key
     if "dates" in expected:
         assert [r["occurred_at"].isoformat() for r in rows] == expected["dates"]
     if "extra" in expected:
@@ -76,6 +84,17 @@ def test_corpus_file_has_expected_outcome(name, tmp_path):
             assert extra[key] == want
     numbers = [r["row_number"] for r in rows]
     assert numbers == sorted(set(numbers)), "row numbers are unique and increasing"
+
+
+def _check_failure(exc: IngestFailed, want: dict) -> None:
+    """A file over its reject limit names the column at fault, the share of its bad
+    values and examples of them, in the details and in the message a user reads."""
+    for key, value in want.items():
+        assert exc.details[key] == value, key
+    assert repr(want["column"]) in exc.message
+    assert f"({want['bad_share']:.0%})" in exc.message
+    for example in want["examples"]:
+        assert repr(example) in exc.message
 
 
 def test_the_corpus_is_big_enough():

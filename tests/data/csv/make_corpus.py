@@ -19,6 +19,11 @@ def rows(header: str, lines: list[str], nl: str = "\n") -> str:
     return nl.join([header, *lines]) + nl
 
 
+def _placeholder(d: int, words: tuple[str, ...], number_suffix: str = ".25") -> str:
+    """Every other line (d even) holds one of `words` instead of a number."""
+    return words[(d // 2) % len(words)] if d % 2 == 0 else f"{d}{number_suffix}"
+
+
 CASES: dict[str, bytes] = {
     "basic.csv": BASIC.encode(),
     "semicolon_decimal_comma.csv": rows(
@@ -132,6 +137,71 @@ CASES: dict[str, bytes] = {
         "Sales,Quantity,Profit",
         ["1,CA-1,2024-01-05,Ann,Consumer,West,Furniture,Chair,100.5,2,10",
          "2,CA-2,2024-01-06,Bob,Corporate,East,Technology,Phone,200.25,1,-5"]).encode(),
+    # Issue 16: a column whose header names the amount, the quantity or the date keeps
+    # its role whatever its values; unreadable values are row errors (with examples)
+    # counted against the reject limit, and a sale line without an amount is rejected.
+    "amount_placeholders_over_limit.csv": rows(
+        "Order Date,Product,Sales,Quantity",
+        [f"2024-03-{d:02d},P{d},{_placeholder(d, ('TBD', 'pending', 'see note'))},{d}"
+         for d in range(1, 21)]).encode(),
+    # The reported export: more placeholders than numbers under a header that says
+    # Sales, beside a quantity. It used to load with the amount dropped (revenue 0).
+    "amount_placeholders_issue_case.csv": rows(
+        "Order Date,Product,Sales,Quantity",
+        [f"2024-04-{d:02d},P{d},"
+         + (f"{d}.99" if d % 10 < 3 else ("TBD", "pending", "call", "#VALUE!")[d % 4])
+         + f",{d % 3 + 1}" for d in range(1, 21)]).encode(),
+    "date_mostly_placeholders.csv": rows(
+        "Order Date,Sales",
+        [f"{f'2024-04-{d:02d}' if d % 10 < 3 else ('unknown', 'later', 'Q2')[d % 3]},{d}"
+         for d in range(1, 21)]).encode(),
+    "amount_placeholders_under_limit.csv": rows(
+        "date,product,amount",
+        [f"2024-03-{d:02d},P{d},{({4: 'call', 9: 'TBD', 15: '#VALUE!'}).get(d, d)}"
+         for d in range(1, 21)]).encode(),
+    "amount_mostly_placeholders.csv": rows(
+        "Datum;Produkt;Umsatz",
+        [f"{d:02d}.03.2024;P{d};{'k.A.' if d % 5 < 3 else f'{d},50'}" for d in range(1, 21)]
+    ).encode(),
+    "quantity_placeholders_over_limit.csv": rows(
+        "date,product,amount,qty",
+        [f"2024-03-{d:02d},P{d},{d}.5,{_placeholder(d, ('a few', 'TBC', 'x2'))}"
+         for d in range(1, 21)]).encode(),
+    "quantity_placeholders_under_limit.csv": rows(
+        "date,product,amount,qty",
+        [f"2024-03-{d:02d},P{d},{d}.5,{'two' if d == 3 else '3 pcs' if d == 7 else d}"
+         for d in range(1, 21)]).encode(),
+    "date_placeholders_over_limit.csv": rows(
+        "Order Date,Sales",
+        [f"{f'2024-03-{d:02d}' if d % 2 else ('unknown', 'TBD', 'pending')[d % 3]},{d}"
+         for d in range(1, 21)]).encode(),
+    "date_placeholders_under_limit.csv": rows(
+        "date,amount",
+        [f"{({2: 'unknown', 11: 'Q3', 17: 'soon'}).get(d, f'2024-03-{d:02d}')},{d}"
+         for d in range(1, 21)]).encode(),
+    "missing_amounts_null_tokens.csv": rows(
+        "date,product,amount,quantity",
+        [f"2024-03-{d:02d},P{d},{({3: 'n/a', 6: 'NULL', 10: '--', 14: ''}).get(d, d)},"
+         f"{({5: '', 8: 'N/A'}).get(d, 1)}" for d in range(1, 21)]).encode(),
+    "missing_amounts_over_limit.csv": rows(
+        "date,product,amount,quantity",
+        [f"2024-03-{d:02d},P{d},{_placeholder(d, ('none', '-', '#N/A', 'nan'), '')},2"
+         for d in range(1, 21)]).encode(),
+    "missing_amounts_kept.csv": rows(
+        "date,product,amount,quantity",
+        [f"2024-03-{d:02d},P{d},{'n/a' if d % 4 == 0 else d},{d}" for d in range(1, 21)]
+    ).encode(),
+    "derived_amount_missing_price.csv": rows(
+        "date,product,qty,unit price",
+        ["2024-03-01,A,2,9.99", "2024-03-02,B,3,n/a", "2024-03-03,C,1,5"]).encode(),
+    "amount_missing_filled_from_price.csv": rows(
+        "date,product,amount,qty,unit price",
+        [f"2024-03-{d:02d},P{d},"
+         + ({2: ",3,1.5", 5: "n/a,2,n/a", 8: ",1,abc"}).get(d, f"{d},1,{d}")
+         for d in range(1, 11)]).encode(),
+    "header_word_inside_text_column.csv": rows(
+        "date,Sales Rep,amount",
+        ["2024-03-01,Ann,10", "2024-03-02,Bob,20", "2024-03-03,Cy,30"]).encode(),
 }
 
 
