@@ -142,13 +142,14 @@ def amounts(parquet_path: Path, report: Report) -> dict[str, Any]:
                                "outlier_bound": median * OUTLIER_FACTOR if median else None,
                                "outlier_count": 0, "outlier_examples": []}
     if negative:
-        report.warn(f"{negative} amounts are negative ({negative / count:.1%} of the "
-                    f"lines, {negative_sum} in total): read as returns or refunds, they "
-                    "lower revenue")
+        report.warn(f"{_count(negative, 'amount is', 'amounts are')} negative "
+                    f"({negative / count:.1%} of the lines, {_plain(negative_sum)} in total): "
+                    "read as returns or refunds, they lower revenue")
     if median:
         _outliers(pf, median * OUTLIER_FACTOR, figures)
         if figures["outlier_count"]:
-            report.warn(f"{figures['outlier_count']} amounts are more than "
+            report.warn(f"{_count(figures['outlier_count'], 'amount is', 'amounts are')} "
+                        "more than "
                         f"{OUTLIER_FACTOR:,}x the median amount ({median:g}), e.g. "
                         f"{', '.join(figures['outlier_examples'][:3])}: check for a "
                         "misplaced column, cents or a total line")
@@ -169,8 +170,12 @@ def _outliers(pf: Any, bound: float, figures: dict[str, Any]) -> None:
         if room > 0:
             rows = pc.filter(batch.column(0), big).to_pylist()[:room]
             vals = pc.filter(amount, big).to_pylist()[:room]
-            figures["outlier_examples"] += [f"{_plain(v)} (row {r})" for r, v in zip(rows, vals,
-                                                                           strict=True)]
+            figures["outlier_examples"] += [f"{_plain(v)} (row {r})"
+                                            for r, v in zip(rows, vals, strict=True)]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _plain(value: Any) -> str:
