@@ -38,7 +38,9 @@ def create(request, deps, principal, body):
               request={"text/csv": {"schema": {"type": "string", "maxLength": 1048576},
                                     "description": "The first bytes of the file (at most "
                                                    "1 MiB, File.slice(0, 1048576))"}},
-              errors={400: "Empty body (code body_required)",
+              errors={400: "Empty body (code body_required), or a head that cannot be "
+                           "read as a CSV with data rows (codes no_data_rows, no_header, "
+                           "not_text, parse_error, encoding_error...)",
                       413: "Body over 1 MiB (code preview_too_large)"})
 def preview(request, deps, principal):
     """Preview the mapping of a file from its first MiB, before uploading it

@@ -19,6 +19,10 @@ from shared import errors
 
 PREVIEW_BYTES = 1024 * 1024  # what the browser sends: File.slice(0, 1 MiB)
 SAMPLE_ROWS = 10
+# Refusals a mapping (or a date order) chosen on the preview can cure: answered with what
+# could be read. Any other (no text, no header, no data row, unparsable) is a 400.
+CURABLE = frozenset({"no_date_column", "no_measure_column", "ambiguous_date_format",
+                     "mapping_column_missing", "mapping_type_mismatch"})
 _SAMPLE_COLUMNS = ("row_number", "occurred_at", "amount", "quantity", "product",
                    "category", "region", "customer", "channel", "order_id")
 
@@ -29,7 +33,8 @@ def preview(head: bytes, *, partial: bool, mapping: dict[str, str | None] | None
     """Columns, roles (with how each was found), types and parsed sample rows of a
     file's head. `partial`: the head is cut from a longer file, so its last line is
     dropped (it may be cut in two). A head the ingest would refuse answers its error
-    beside what could be read, so the user sees why and can map a column."""
+    beside what could be read, so the user sees why and can map a column; a head that
+    cannot be read as a CSV with data rows at all is a 400 with the ingest's reason."""
     from shared.ingest import IngestFailed, IngestOptions, stage
 
     if not head:
@@ -49,6 +54,8 @@ def preview(head: bytes, *, partial: bool, mapping: dict[str, str | None] | None
         try:
             staged = stage(lambda: io.BytesIO(head), opts, Path(tmp))
         except IngestFailed as exc:
+            if exc.code not in CURABLE:
+                raise
             report = getattr(exc, "report", None)
             out = _answer(report.to_dict() if report is not None else {}, [], partial)
             out["error"] = exc.to_dict()["error"]

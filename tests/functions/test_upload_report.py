@@ -174,3 +174,12 @@ def test_the_mapping_chosen_from_the_preview_is_what_the_load_uses(client, make_
     roles = got["report"]["roles"]
     assert roles["region"] == {"status": "mapped", "column": "store", "by": "user"}
     assert roles["channel"]["status"] == "not_found"
+
+
+def test_preview_of_a_head_with_no_data_row_is_a_clear_400(client, make_user):
+    _, headers = make_user()
+    for head, code in ((b"date,amount\n", "no_data_rows"), (b"{}", "parse_error")):
+        resp = client.post("/api/uploads/preview", data=head,
+                           headers={**headers, "Content-Type": "text/csv"})
+        assert resp.status_code == 400, head
+        assert resp.get_json()["error"]["code"] == code
