@@ -64,21 +64,23 @@ export function queryString(params = {}) {
 
 /**
  * api("/api/metrics", {query: {...}}) -> parsed JSON (null for 204).
- * Options: method, body (JSON), query, auth (default true), raw (return the Response).
+ * Options: method, body (JSON), query, auth (default true), raw (return the Response),
+ * data + contentType (a raw body sent as is, e.g. a Blob of CSV).
  */
 export async function api(path, { method = "GET", body, query, auth = true, raw = false,
-  signal } = {}) {
+  signal, data, contentType } = {}) {
   const url = path + queryString(query);
   const send = async () => {
     const headers = { Accept: raw ? "*/*" : "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (data !== undefined) headers["Content-Type"] = contentType ?? "application/octet-stream";
     if (auth) {
       const token = await session.accessToken();
       if (token) headers.Authorization = `Bearer ${token}`;
     }
     try {
       return await fetch(url, { method, headers, signal,
-        body: body === undefined ? undefined : JSON.stringify(body) });
+        body: data !== undefined ? data : body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
       if (e.name === "AbortError") throw e;
       throw new ApiError(0, null);

@@ -15,14 +15,21 @@ const STATUS_TEXT = {
   failed: "Failed",
 };
 
-export function statusBadge(status) {
+/** The status; a load with warnings reads "Loaded with N warnings" in the warning colour. */
+export function statusBadge(status, warnings = 0) {
+  if (status === "loaded" && warnings > 0) {
+    return h("span", { class: "badge badge-warnings", dataset: { status, warnings: String(warnings) },
+      text: `Loaded with ${warnings} warning${warnings === 1 ? "" : "s"}` });
+  }
   return h("span", { class: `badge badge-${status ?? "unknown"}`, dataset: { status },
     text: titleCase(status ?? "unknown") });
 }
 
 export function statusLine(upload) {
   const pct = Math.round((upload.progress ?? 0) * 100);
-  const parts = [statusBadge(upload.status), " ", STATUS_TEXT[upload.status] ?? ""];
+  const warned = upload.status === "loaded" && upload.warning_count > 0;
+  const parts = [statusBadge(upload.status, upload.warning_count ?? 0), " ",
+    warned ? "Loaded, but read the warnings below before trusting the figures" : STATUS_TEXT[upload.status] ?? ""];
   if (upload.status === "processing") parts.push(` (${pct}%)`);
   return h("p", { class: "status-line", dataset: { uploadStatus: upload.status } }, parts);
 }
@@ -53,6 +60,14 @@ export function renderReport(upload, { retry } = {}) {
   if (!report) {
     if (upload.status !== "failed") wrap.append(h("p", { class: "muted", text: "The report appears once the file has been processed." }));
     return wrap;
+  }
+  const warnings = report.warnings ?? [];
+  if (warnings.length) {
+    // First, before the numbers: each warning is a figure the dashboard may get wrong.
+    wrap.append(h("div", { class: "alert alert-warn", role: "alert", dataset: { uploadWarnings: String(warnings.length) } },
+      h("p", {}, h("strong", { text: `${warnings.length} warning${warnings.length === 1 ? "" : "s"}: ` }),
+        "the file loaded, but check these before trusting the dashboard."),
+      h("ul", {}, warnings.map((w) => h("li", { text: sentence(w) })))));
   }
   const read = report.rows_read ?? 0;
   const failedEarly = upload.status === "failed" && !read;
@@ -116,8 +131,23 @@ export function renderReport(upload, { retry } = {}) {
         h("span", { class: "column-name", text: c.column ?? "" }),
         h("span", { class: "muted small", text: ` · ${columnKind(c)}` })))));
   }
-  for (const w of report.warnings ?? []) {
-    wrap.append(h("p", { class: "alert alert-warn", text: w }));
+  const missing = Object.entries(report.roles ?? {}).filter(([, r]) => r?.status === "not_found");
+  if (missing.length && upload.status !== "failed") {
+    wrap.append(h("h3", { text: "Not found in the file" }),
+      h("dl", { class: "mapping", dataset: { rolesMissing: "" } }, missing.map(([role, r]) => [
+        h("dt", { text: ROLE_LABELS[role] ?? titleCase(role) }), h("dd", { class: "muted", text: r.impact ?? "" })])));
+  }
+  const doubtful = columns.filter((c) => c.invalid_count > 0 || c.null_count > 0);
+  if (doubtful.length && upload.status !== "failed") {
+    wrap.append(h("h3", { text: "Columns with empty or unreadable values" }),
+      h("div", { class: "table-scroll" }, h("table", { class: "table", dataset: { table: "column-quality" } },
+        h("thead", {}, h("tr", {}, ["Column", "Type", "Empty", "Unreadable", "Examples"].map((c) =>
+          h("th", { scope: "col", text: c })))),
+        h("tbody", {}, doubtful.map((c) => h("tr", {},
+          h("td", { text: c.column }), h("td", { text: columnKind(c) }),
+          h("td", { class: "num", text: number(c.null_count ?? 0) }),
+          h("td", { class: "num", text: number(c.invalid_count ?? 0) }),
+          h("td", {}, (c.invalid_examples ?? []).map((v) => h("code", { text: `${v ?? ""} ` })))))))));
   }
   return wrap;
 }

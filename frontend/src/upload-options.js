@@ -107,6 +107,12 @@ export function advancedOptions() {
       fillSelects();
       refreshNote();
     },
+    /** Put one role on a column (a string), on none (null) or back on Automatic (undefined). */
+    choose(role, column) {
+      if (!selects.has(role)) return;
+      fillSelects({ [role]: column });
+      refreshNote();
+    },
     prefill({ mapping: chosen = {}, date_order: order = null, decimal_separator: sep = null,
       columns: list }) {
       if (list) columns = list;

@@ -77,6 +77,18 @@ test("a body is sent as JSON; a request without auth carries no token", async ()
   assert.equal("Authorization" in requests[0].headers, false);
 });
 
+test("a raw body (the preview's head of a CSV) is sent as is, with its content type", async () => {
+  signIn();
+  script.push(json(200, { columns: [] }));
+  const head = new Blob(["date,amount\n2024-01-01,5\n"]);
+  await api("/api/uploads/preview", { method: "POST", data: head, contentType: "text/csv",
+    query: { partial: "true" } });
+  assert.equal(requests[0].url, "/api/uploads/preview?partial=true");
+  assert.equal(requests[0].headers["Content-Type"], "text/csv");
+  assert.equal(requests[0].body, head);
+  assert.equal(requests[0].headers.Authorization, "Bearer access-1");
+});
+
 test("204 and an empty body are null", async () => {
   script.push(new Response(null, { status: 204 }), new Response("", { status: 200 }));
   assert.equal(await api("/api/uploads/u1", { method: "DELETE", auth: false }), null);

@@ -40,6 +40,38 @@ def create(request, deps: Deps, principal, body):
     return service.create_upload(deps, principal, body), 201
 
 
+@router.route("/api/uploads/preview", methods=["POST"], role="analyst",
+              query=m.UploadPreviewQuery, responses={200: m.UploadPreview},
+              request={"text/csv": {"schema": {"type": "string", "maxLength": 1048576},
+                                    "description": "The first bytes of the file (at most "
+                                                   "1 MiB, File.slice(0, 1048576))"}},
+              errors={400: "Empty body (code body_required), or a head that cannot be "
+                           "read as a CSV with data rows (codes no_data_rows, no_header, "
+                           "not_text, parse_error, encoding_error...)",
+                      413: "Body over 1 MiB (code preview_too_large)"})
+def preview(request, deps, principal):
+    """Preview the mapping of a file from its first MiB, before uploading it
+
+    Runs the head through the ingest's own sniff, type settling and mapping and answers
+    the columns, every role (with how it was found, or what its absence costs), the
+    types and ~10 parsed rows. Send the mapping you settle on in POST /api/uploads."""
+    from shared import errors
+    from shared.uploads import preview as p
+
+    if request.content_length is not None and request.content_length > p.PREVIEW_BYTES:
+        raise errors.TooLarge(f"a preview reads at most the first {p.PREVIEW_BYTES} bytes",
+                              code="preview_too_large",
+                              details={"limit_bytes": p.PREVIEW_BYTES})
+    try:
+        q = m.UploadPreviewQuery.model_validate(request.args.to_dict())
+    except ValueError as exc:  # pydantic's ValidationError: a bad query parameter
+        raise errors.InvalidInput("invalid preview parameters", code="invalid_parameter",
+                                  details={"reason": str(exc).splitlines()[0]}) from None
+    return p.preview(request.get_data(cache=False)[:p.PREVIEW_BYTES + 1],
+                     partial=q.partial, date_order=q.date_order,
+                     decimal_separator=q.decimal_separator)
+
+
 @router.route("/api/uploads", methods=["GET"], role="viewer", query=m.UploadListQuery,
               responses={200: m.UploadPage},
               errors={400: "Bad paging parameters (code invalid_page)"})

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from shared.ingest import passes
+from shared.ingest import accounting, passes
 from shared.ingest import values as V
 from shared.ingest.convert import convert_batch
 from shared.ingest.mapping import ColumnMapping, date_like, infer, require_usable
@@ -195,7 +195,11 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
     rows_read = profiled.rows + profiled.invalid
     limit = opts.max_reject_share * rows_read
     _merge(job.report, _convert(job, profiled, plan, limit))
+    job.report.columns = accounting.columns(job.sniffed.headers, plan.types,
+                                            profiled.profiles, profiled.rows, job.report,
+                                            plan.mapping)
     _check_rejects(job, rows_read, limit)
+    job.report.amounts = accounting.amounts(output.parquet_path, job.report)
     pa.default_memory_pool().release_unused()
     job.progress.finish()
     report = job.report
@@ -247,6 +251,8 @@ def _settle(job: _Job, profiled: passes.Profiled) -> Plan:
             spec.abandon()
         raise _with_report(exc, report) from None
     report.mapping = plan.mapping.describe()
+    report.roles = accounting.roles(plan.mapping)
+    accounting.dropped_roles(sn.headers, plan.types, plan.mapping, report)
     for h in sn.headers:
         t = plan.types[h]
         if t.kind == "date" and t.ambiguous and h not in plan.mapping.mapped_columns:

@@ -1,4 +1,15 @@
-"""The validation report of one ingest, and the error that fails a file whole."""
+"""The validation report of one ingest, and the error that fails a file whole.
+
+Its format (documented in the README's API section):
+- rows_read / rows_loaded / rows_rejected, rejected_by_reason and examples;
+- mapping: role -> {column, by} for the roles in use;
+- roles: EVERY mappable role -> {status: mapped|derived|not_found, column, by
+  (header|content|user|derived), impact (what "not found" costs the dashboard)};
+- columns: per column its type, role, null_count, invalid_count, invalid_examples;
+- amounts: negative amounts and their share, the outlier bound and outliers;
+- warnings (and warning_count): each demotion, dropped role, returns, outliers and
+  any doubt raised while reading; a load with warnings is shown as such.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +39,8 @@ class Report:
     mapping: dict[str, Any] = field(default_factory=dict)
     columns: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    roles: dict[str, Any] = field(default_factory=dict)
+    amounts: dict[str, Any] = field(default_factory=dict)
     encoding: str = ""
     delimiter: str = ""
     # Which column each rejected row was rejected for: names the column at fault when
@@ -61,6 +74,8 @@ class Report:
                 "rejected_by_reason": dict(self.rejected_by_reason),
                 "examples": list(self.examples), "mapping": dict(self.mapping),
                 "columns": list(self.columns), "warnings": list(self.warnings),
+                "warning_count": len(self.warnings), "roles": dict(self.roles),
+                "amounts": dict(self.amounts),
                 "encoding": self.encoding, "delimiter": self.delimiter,
                 "rejected_by_column": dict(self.rejected_by_column),
                 "rows_without_quantity": self.rows_without_quantity,

@@ -55,6 +55,15 @@ class ExportQuery(MetricsQuery):
     part: Literal["series", "breakdowns"] = "series"
 
 
+class MetricsDataQuality(BaseModel):
+    """The warnings of the loads whose rows the dataset holds (newest first)"""
+
+    warning_count: int
+    uploads_with_warnings: int
+    warnings: list[str] = Field(description="Up to 5 distinct warnings")
+    upload_ids: list[str]
+
+
 class MetricsDataset(BaseModel):
     id: str
     name: str
@@ -62,6 +71,7 @@ class MetricsDataset(BaseModel):
     row_count: int
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    data_quality: MetricsDataQuality | None = None
 
 
 class MetricsDatasets(BaseModel):

@@ -162,12 +162,47 @@ def sweep_cache(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> in
 
 def list_datasets(deps: Deps, tenant_id: str) -> list[dict[str, Any]]:
     datasets, _, _ = _collections(tenant_id)
+    quality = data_quality(deps, tenant_id)
     out = [{"id": d.id, "name": d.data.get("name") or d.id,
             "version": int(d.data.get("version") or 0),
             "row_count": int(d.data.get("row_count") or 0),
-            "created_at": d.data.get("created_at"), "updated_at": d.data.get("updated_at")}
+            "created_at": d.data.get("created_at"), "updated_at": d.data.get("updated_at"),
+            "data_quality": quality.get(d.id, _no_warnings())}
            for d in deps.docs.query(datasets, limit=1000)]
     return sorted(out, key=lambda d: (str(d["name"]).lower(), d["id"]))
+
+
+DATA_QUALITY_MESSAGES = 5
+
+
+def _no_warnings() -> dict[str, Any]:
+    return {"warning_count": 0, "uploads_with_warnings": 0, "warnings": [],
+            "upload_ids": []}
+
+
+def data_quality(deps: Deps, tenant_id: str) -> dict[str, dict[str, Any]]:
+    """Per dataset: the warnings of the loads whose rows it holds, so the dashboard can
+    say its figures carry a doubt. One equality filter on status, no ordering: Firestore
+    answers it from its automatic single-field index, with no composite index to deploy
+    (https://cloud.google.com/firestore/docs/query-data/indexing)."""
+    from shared.ports import Filter
+    from shared.uploads.records import uploads_path
+
+    out: dict[str, dict[str, Any]] = {}
+    loaded = deps.docs.query(uploads_path(tenant_id),
+                             filters=[Filter("status", "==", "loaded")], limit=1000)
+    for doc in sorted(loaded, key=lambda d: str(d.data.get("created_at") or ""),
+                      reverse=True):
+        warnings = ((doc.data.get("report") or {}).get("warnings")) or []
+        if not warnings:
+            continue
+        q = out.setdefault(str(doc.data.get("dataset_id")), _no_warnings())
+        q["warning_count"] += len(warnings)
+        q["uploads_with_warnings"] += 1
+        q["upload_ids"].append(doc.id)
+        room = DATA_QUALITY_MESSAGES - len(q["warnings"])
+        q["warnings"] += [w for w in warnings if w not in q["warnings"]][:max(0, room)]
+    return out
 
 
 def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:

@@ -151,6 +151,35 @@ class UploadColumn(BaseModel):
     date_order: Literal["DMY", "MDY", "ambiguous"] | None = None
 
 
+class UploadRole(BaseModel):
+    status: Literal["mapped", "derived", "not_found"]
+    column: str | None = None
+    by: Literal["header", "content", "user", "derived"] | None = Field(
+        default=None, description="header: named by its header; content: recognised by "
+        "its values; user: chosen in the upload's mapping; derived: quantity x unit price")
+    impact: str | None = Field(default=None, description="What a role not found costs "
+                               "the dashboard")
+    note: str | None = None
+
+
+class UploadColumnQuality(UploadColumn):
+    role: str | None = None
+    null_count: int | None = None
+    invalid_count: int | None = None
+    invalid_examples: list[str | None] | None = None
+
+
+class UploadAmounts(BaseModel):
+    amounts: int
+    negative_count: int
+    negative_share: float
+    negative_sum: str
+    median_abs: float
+    outlier_bound: float | None = None
+    outlier_count: int
+    outlier_examples: list[str]
+
+
 class UploadReport(BaseModel):
     """What the ingest read, loaded and rejected, and how it understood the file"""
 
@@ -163,8 +192,12 @@ class UploadReport(BaseModel):
         "missing_measure")
     examples: list[UploadReportExample] | None = None
     mapping: dict[str, UploadMappedColumn] | None = None
-    columns: list[UploadColumn] | None = None
+    columns: list[UploadColumnQuality] | None = None
     warnings: list[str] | None = None
+    warning_count: int | None = None
+    roles: dict[str, UploadRole] | None = Field(
+        default=None, description="Every mappable role, found or not")
+    amounts: UploadAmounts | dict[str, Any] | None = None
     encoding: str | None = None
     delimiter: str | None = None
     rejected_by_column: dict[str, int] | None = Field(
@@ -214,6 +247,8 @@ class Upload(BaseModel):
     dataset_version: int | None = None
     upload_expires_at: datetime | None = None
     report: UploadReport | None = None
+    warning_count: int = Field(default=0, description="Warnings in the report; a loaded "
+                               "upload with warnings is loaded with warnings")
     error: UploadError | None = None
 
 
@@ -247,3 +282,29 @@ class UploadDeleted(BaseModel):
     deleted: bool
     rows_removed: int
     dataset_version: int | None = None
+
+
+class UploadPreviewQuery(BaseModel):
+    partial: bool = Field(default=False, description="The body is the head of a longer "
+                          "file: its last, possibly cut, line is dropped")
+    date_order: Literal["DMY", "MDY"] | None = None
+    decimal_separator: Literal[".", ","] | None = None
+
+
+class UploadPreview(BaseModel):
+    """What the ingest makes of the file's head: columns, roles, types, parsed rows"""
+
+    columns: list[UploadColumnQuality]
+    roles: dict[str, UploadRole]
+    mapping: dict[str, UploadMappedColumn]
+    sample_rows: list[dict[str, Any]] = Field(description="Up to 10 rows as they would "
+                                              "load (canonical columns)")
+    rows_read: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    warnings: list[str]
+    encoding: str | None = None
+    delimiter: str | None = None
+    partial: bool
+    error: UploadError | None = Field(default=None, description="Why the ingest would "
+                                      "refuse the file as it is (map a column to fix it)")

@@ -71,8 +71,13 @@ def _ensure_dataset(deps: Deps, tenant_id: str, name: str, now: datetime) -> str
 
 
 def public(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The upload as the API shows it (internal fields dropped)."""
-    return {k: v for k, v in record.items() if not k.startswith("_")}
+    """The upload as the API shows it (internal fields dropped), with the count of its
+    report's warnings, so a list can flag a load with warnings without the report."""
+    out = {k: v for k, v in record.items() if not k.startswith("_")}
+    report = out.get("report") or {}
+    out["warning_count"] = len(report.get("warnings") or []) if isinstance(report, dict) \
+        else 0
+    return out
 
 
 def create_upload(deps: Deps, principal: Principal,

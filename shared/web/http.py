@@ -125,7 +125,8 @@ class Route:
     methods: tuple[str, ...]
     handler: Handler
     role: str | None = None           # None: public; else the least role it needs
-    request: Any = None               # pydantic model of the JSON body
+    request: Any = None               # pydantic model of the JSON body, or a raw
+                                      # body's OpenAPI `content` (a dict; not parsed)
     query: Any = None                 # pydantic model of the query parameters
     responses: Mapping[int, Any] = field(default_factory=dict)  # status -> model/schema
     errors: Mapping[int, str] = field(default_factory=dict)     # status -> when it happens
@@ -213,7 +214,7 @@ class Router:
                 from shared.web.authz import authenticate
 
                 args["principal"] = authenticate(request, deps, role=route.role)
-            if route.request is not None:
+            if route.request is not None and not isinstance(route.request, dict):
                 # Authenticated first: an anonymous caller learns nothing about bodies.
                 raw = read_json(request, max_bytes=self._max_body)
                 args["body"] = route.request.parse(raw)

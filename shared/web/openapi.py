@@ -148,7 +148,9 @@ def _operation(function: str, route: Any, method: str) -> dict[str, Any]:
         params += _query_parameters(route.query)
     if params:
         op["parameters"] = params
-    if route.request is not None:
+    if isinstance(route.request, dict):  # a raw body (e.g. text/csv), described as is
+        op["requestBody"] = {"required": True, "content": route.request}
+    elif route.request is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _schema(route.request)}}}
     responses: dict[str, Any] = {}

@@ -49,6 +49,8 @@ def test_every_route_is_described_with_its_methods_role_and_models(function):
                 assert {"401", "403"} <= codes, (method, route.path)
             if route.request is None:
                 assert "requestBody" not in op
+            elif isinstance(route.request, dict):  # a raw body, e.g. the preview's CSV
+                assert op["requestBody"] == {"required": True, "content": route.request}
             else:
                 assert op["requestBody"]["required"] is True
                 ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -136,11 +138,18 @@ class Contract:
         self.seen: set[tuple[str, str]] = set()
 
     def call(self, function, method, path, template=None, *, json=None, headers=None,
-             status=200):
+             status=200, data=None, content_type=None):
         template = template or path
         if json is not None:
             check(json, _request_schema(method, template), f"{method} {template} body")
-        resp = self.clients[function].open(path, method=method, json=json, headers=headers)
+        if data is not None:  # a raw body: its media type must be the declared one
+            body = SPEC["paths"][template][method.lower()]["requestBody"]["content"]
+            assert content_type in body, (method, template, content_type)
+            resp = self.clients[function].open(path, method=method, data=data,
+                                               headers=headers, content_type=content_type)
+        else:
+            resp = self.clients[function].open(path, method=method, json=json,
+                                               headers=headers)
         assert resp.status_code == status, (method, path, resp.get_data(as_text=True)[:300])
         declared = SPEC["paths"][template][method.lower()]["responses"][str(status)]
         content = declared.get("content")
@@ -196,6 +205,9 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     c.call("upload", "GET", path + "/rejected", one + "/rejected", headers=analyst,
            status=409)
     c.call("upload", "DELETE", path, one, headers=analyst)
+    c.call("upload", "POST", "/api/uploads/preview?partial=true", "/api/uploads/preview",
+           headers=analyst, data=b"date,amount,region\n2024-01-01,5,EU\n2024-01-0",
+           content_type="text/csv")
     c.call("upload", "POST", "/api/uploads", headers=analyst, status=400,
            json={"filename": "", "size_bytes": 0})
 

@@ -20,6 +20,7 @@ export function render(main, { query }) {
   };
   let charts = [];
   let view = null;
+  let datasets = [];
   let seq = 0;
   let stopped = false;
 
@@ -48,13 +49,15 @@ export function render(main, { query }) {
     chips,
     h("div", { class: "filter-actions" }, resetButton, exportSeries, exportBreakdowns));
   const meta = h("p", { class: "muted small", dataset: { meta: "" } });
+  // Outside the body, which every redraw replaces: the doubt stays in view.
+  const quality = h("div", { dataset: { qualityNote: "" } });
   const body = h("div", { class: "dashboard-body", "aria-live": "polite", "aria-busy": "true" }, loadingState("Loading your dashboard…"));
   // On a phone the filters fold away behind one line so the numbers come first.
   const summary = h("summary", { class: "filters-summary", text: "Filters" });
   const panel = h("details", { class: "filters-panel" }, summary, controls);
   panel.open = window.matchMedia("(min-width: 700px)").matches;
   main.append(h("section", { class: "page wide" },
-    h("div", { class: "page-head" }, h("h1", { text: "Dashboard" }), meta), panel, body));
+    h("div", { class: "page-head" }, h("h1", { text: "Dashboard" }), meta), quality, panel, body));
 
   controls.addEventListener("submit", (e) => e.preventDefault());
   datasetSelect.addEventListener("change", () => {
@@ -130,7 +133,6 @@ export function render(main, { query }) {
   }
 
   async function init() {
-    let datasets;
     try {
       datasets = (await api("/api/metrics/datasets")).datasets ?? [];
     } catch (err) {
@@ -159,6 +161,7 @@ export function render(main, { query }) {
     const mine = ++seq;
     setQuery({ ...params(), measure: state.measure === "revenue" ? "" : state.measure });
     datasetSelect.value = state.dataset;
+    replace(quality, qualityNote(datasets.find((d) => d.id === state.dataset)));
     grainSelect.value = state.grain;
     measureSelect.value = state.measure;
     drawChips();
@@ -236,3 +239,19 @@ function ctl(label, control) {
   return h("div", { class: "ctl" }, h("label", { for: control.id, text: label }), control);
 }
 
+
+/**
+ * A dataset whose loads carried warnings (returns, outliers, a role not found...) says so
+ * above its figures, with the first warnings and a link to the uploads that raised them.
+ */
+function qualityNote(dataset) {
+  const q = dataset?.data_quality;
+  if (!q?.warning_count) return null;
+  const n = q.warning_count;
+  const link = q.upload_ids?.length === 1 ? `/uploads/${encodeURIComponent(q.upload_ids[0])}` : "/uploads";
+  return h("div", { class: "alert alert-warn", role: "note", dataset: { dataQuality: String(n) } },
+    h("p", {}, h("strong", { text: "Data quality: " }),
+      `${n} warning${n === 1 ? "" : "s"} from the loads behind these figures. `,
+      h("a", { href: link, text: "See the validation report" })),
+    h("ul", { class: "small" }, (q.warnings ?? []).map((w) => h("li", { text: w }))));
+}

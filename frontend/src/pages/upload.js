@@ -2,6 +2,7 @@ import { api, putWithProgress } from "../api.js";
 import { POLL_MAX_MS, POLL_MS } from "../config.js";
 import { announce, errorBox, field, h, loadingState, replace, showFieldErrors } from "../dom.js";
 import { bytes, number } from "../format.js";
+import { mappingPreview } from "../preview.js";
 import { FINAL, renderReport, statusLine, uploadFacts } from "../report.js";
 import { advancedOptions, readHeader, retrySettings } from "../upload-options.js";
 
@@ -28,11 +29,17 @@ export function render(main, { query } = {}) {
     file = f ?? null;
     fileName.textContent = file ? `${file.name} · ${bytes(file.size)}` : "No file chosen";
     drop.classList.toggle("has-file", Boolean(file));
-    if (file) {
-      readHeader(file).then((names) => {
+    if (!file) {
+      preview.hide();
+      return;
+    }
+    // The preview types the columns; without it, the header alone still names them.
+    preview.show(file).then((shown) => {
+      if (shown || file !== f) return;
+      readHeader(f).then((names) => {
         if (names.length && file === f) options.setColumns(names.map((n) => known.get(n) ?? { column: n }));
       }).catch(() => {});
-    }
+    });
   }
   fileInput.addEventListener("change", () => choose(fileInput.files[0]));
   for (const type of ["dragenter", "dragover"]) {
@@ -57,6 +64,7 @@ export function render(main, { query } = {}) {
     radio("mode", "append", "Add these rows to it (append)", true),
     radio("mode", "replace", "Replace all its rows with this file (replace)", false));
   const options = advancedOptions();
+  const preview = mappingPreview(options);
   const status = h("div", { class: "form-status" });
   const notice = h("div", { class: "form-notice", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Upload" });
@@ -65,7 +73,7 @@ export function render(main, { query } = {}) {
     field({ label: "Dataset", name: "dataset", control: datasetInput,
       hint: "A name for this data; a new name creates a new dataset." }),
     datalist, drop, h("p", { class: "field-error", dataset: { errorFor: "filename" } }),
-    modes, options.element, status, submit);
+    modes, preview.element, options.element, status, submit);
 
   const progressBar = h("progress", { max: 100, value: 0, "aria-label": "Upload progress",
     dataset: { progress: "upload" } });

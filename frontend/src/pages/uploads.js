@@ -50,7 +50,7 @@ export function render(main) {
       cell("File", { class: "cell-title" },
         h("a", { href: `/uploads/${encodeURIComponent(u.id)}`, text: u.filename ?? u.id })),
       cell("Dataset", { text: u.dataset_name ?? u.dataset_id ?? "" }),
-      cell("Status", {}, statusBadge(u.status)),
+      cell("Status", {}, statusBadge(u.status, u.warning_count ?? 0)),
       cell("Size", { class: "num", text: bytes(u.size_bytes) }),
       cell("Rows loaded", { class: "num", text: u.report ? number(u.report.rows_loaded ?? 0) : "—" }),
       cell("Rejected", { class: "num", text: u.report ? number(u.report.rows_rejected ?? 0) : "—" }),
