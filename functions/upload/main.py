@@ -49,7 +49,7 @@ def create(request, deps: Deps, principal, body):
                            "read as a CSV with data rows (codes no_data_rows, no_header, "
                            "not_text, parse_error, encoding_error...)",
                       413: "Body over 1 MiB (code preview_too_large)"})
-def preview(request, deps, principal):
+def preview(request, deps: Deps, principal):
     """Preview the mapping of a file from its first MiB, before uploading it
 
     Runs the head through the ingest's own sniff, type settling and mapping and answers
