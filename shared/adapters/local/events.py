@@ -49,7 +49,7 @@ class LocalEventDelivery:
 
     def __call__(self, event: dict[str, Any]) -> TaskRef:
         data = event["data"]
-        ref = self._tasks().enqueue("ingest", event, name=finalize_task_name(data))
+        ref = self._tasks().enqueue("finalize", event, name=finalize_task_name(data))
         if self._on_received is not None:
             try:
                 self._on_received(data)
