@@ -77,7 +77,7 @@ def expired(time: str | datetime | None, max_age_s: float,
     return age is not None and age > max_age_s
 
 
-def give_up(deps, bucket: str, name: str, generation: str | int,
+def give_up(deps: Deps, bucket: str, name: str, generation: str | int,
             age_s: float) -> dict[str, Any]:
     """Acknowledge an expired event: its upload, if still open, becomes `failed` (the
     user sees why and can upload again) and a claim it left behind is closed."""
@@ -114,7 +114,8 @@ def give_up(deps, bucket: str, name: str, generation: str | int,
 
 
 @contextmanager
-def staged_files_removed(deps, bucket: str, name: str, generation: str | int) -> Iterator[None]:
+def staged_files_removed(deps: Deps, bucket: str, name: str,
+                         generation: str | int) -> Iterator[None]:
     """Remove whatever this object's run staged, however the run ends; first remove what
     runs cut short at the function's timeout left (a timed-out run gets no chance to
     clean up: https://cloud.google.com/functions/docs/configuring/timeout): any staged
