@@ -93,7 +93,9 @@ def gcp_deps(events, request, tmp_path, function_client, queries):
                               queues={q: q for q in emulators.TASK_QUEUES},
                               target_urls={"metrics": METRICS_URL, "forecast": FORECAST_URL,
                                            "ingest": INGEST_URL},
-                              service_account="", client=emulators.tasks_client(tasks)),
+                              service_account="", client=emulators.tasks_client(tasks),
+                              dispatch_deadlines={
+                                  "ingest": settings.ingest_task_dispatch_timeout_s}),
         secrets=SecretManagerStore(emulators.PROJECT,
                                    client=emulators.FakeSecretManagerClient()))
     keys.ensure_in_store(deps.secrets)  # what the first deployment does

@@ -15,12 +15,53 @@ from shared import errors
 log = logging.getLogger("tidemark.gcp")
 
 
+# BigQuery's reasons for a refusal that passes with time: a rate limit or quota (HTTP
+# 403 with reason rateLimitExceeded or quotaExceeded, or 429) and a failure on its side
+# (backendError, internalError; 500 and 503). Google asks for a retry with exponential
+# backoff (https://cloud.google.com/bigquery/docs/error-messages;
+# https://cloud.google.com/bigquery/docs/troubleshoot-quotas). A 403 with any other
+# reason (accessDenied) stays permanent.
+RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError",
+                               "internalError"})
+
+
+def reasons(exc: BaseException) -> set[str]:
+    """The `reason` of each ErrorProto an API error carries (its `errors` list), and
+    of a failed job's errorResult, which the client raises with the same shape."""
+    found: set[str] = set()
+    for item in getattr(exc, "errors", None) or ():
+        reason = item.get("reason") if isinstance(item, dict) else None
+        if isinstance(reason, str):
+            found.add(reason)
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str):
+        found.add(reason)
+    return found
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a BigQuery error that a later attempt may pass: a retryable reason,
+    or a 429/500/503 status."""
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, gexc.TooManyRequests | gexc.InternalServerError
+                  | gexc.ServiceUnavailable):
+        return True
+    return isinstance(exc, gexc.GoogleAPICallError) and bool(reasons(exc) & RETRYABLE_REASONS)
+
+
 def translate(exc: BaseException, what: str) -> errors.AppError:
     """The shared.errors type for an SDK exception raised while doing `what`."""
     from google.api_core import exceptions as gexc
 
     if isinstance(exc, errors.AppError):
         return exc
+    quota = reasons(exc) & {"rateLimitExceeded", "quotaExceeded"}
+    if isinstance(exc, gexc.GoogleAPICallError) and (quota or is_transient(exc)):
+        return errors.Unavailable(
+            f"{what}: {'quota or rate limit reached' if quota else 'backend error'}, "
+            "retrying later", code="backend_busy",
+            details={"reasons": sorted(reasons(exc) & RETRYABLE_REASONS)})
     if isinstance(exc, gexc.NotFound):
         return errors.NotFound(f"{what}: not found")
     if isinstance(exc, gexc.AlreadyExists):

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared import errors, schema
-from shared.adapters.gcp._errors import translate, translated
+from shared.adapters.gcp._errors import is_transient, translate, translated
 from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import LoadResult, Warehouse, where_equal
 
@@ -54,14 +54,19 @@ def _where_sql(where: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 class BigQueryWarehouse(Warehouse):
     def __init__(self, project: str | None = None, dataset: str = "tidemark",
                  location: str = "EU", *, client: Any = None,
-                 load_timeout_s: float = 900.0) -> None:
-        """`client` (a bigquery.Client) is injectable for emulators and tests."""
+                 load_timeout_s: float = 900.0, retry_deadline_s: float = 600.0,
+                 backoff_initial_s: float = 1.0) -> None:
+        """`client` (a bigquery.Client) is injectable for emulators and tests.
+        `retry_deadline_s` bounds the retries of quota and transient errors of one
+        load, inside the ingest task's deadline (terraform/locals.tf)."""
         if not _NAME.match(dataset or ""):
             raise errors.InvalidInput(f"invalid dataset name {dataset!r}")
         self.project = project
         self.dataset = dataset
         self.location = location
         self.load_timeout_s = load_timeout_s
+        self.retry_deadline_s = retry_deadline_s
+        self.backoff_initial_s = backoff_initial_s
 
         def build() -> Any:
             from google.cloud import bigquery
@@ -149,13 +154,37 @@ class BigQueryWarehouse(Warehouse):
 
     # ------------------------------------------------------------------ jobs
 
+    def _retry(self) -> Any:
+        """Backoff for quota and transient errors: from 1 s, doubling up to 32 s, as
+        BigQuery's SLA asks of clients (https://cloud.google.com/bigquery/sla, "Back-off
+        Requirements"), for at most retry_deadline_s."""
+        from google.api_core.retry import Retry
+
+        return Retry(predicate=is_transient, initial=self.backoff_initial_s, maximum=32.0,
+                     multiplier=2.0, timeout=self.retry_deadline_s)
+
+    def _again(self, failure: BaseException, started: float, attempt: int) -> bool:
+        """After a job of ours failed: True (having waited) when the failure is a quota
+        or transient one and the retry deadline leaves room for the next job id."""
+        import time
+
+        if not is_transient(failure):
+            return False
+        wait = min(32.0, self.backoff_initial_s * 2 ** attempt)
+        if time.monotonic() + wait - started > self.retry_deadline_s:
+            return False
+        time.sleep(wait)
+        return True
+
     def _job(self, job_id: str, make) -> tuple[Any, bool]:
-        """(job, created): start the job, or find the one that already has this id."""
+        """(job, created): start the job, or find the one that already has this id. A
+        quota or transient refusal of the insert is retried with backoff: the job did
+        not start, or a repeat finds it by its id (409)."""
         from google.api_core.exceptions import Conflict
 
         try:
             with translated(f"start job {job_id}"):
-                return make(job_id), True
+                return self._retry()(make)(job_id), True
         except errors.Conflict as exc:
             if not isinstance(exc.__cause__, Conflict):
                 raise
@@ -216,7 +245,10 @@ class BigQueryWarehouse(Warehouse):
         self.ensure_table(table)
         if replace_where:
             return self._load_replacing(table, path, idempotency_key, replace_where)
+        import time
+
         base = _job_base("load", table, idempotency_key)
+        started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             job, created = self._job(
                 f"{base}_{attempt}",
@@ -225,7 +257,7 @@ class BigQueryWarehouse(Warehouse):
             if failure is None:
                 return LoadResult(rows_loaded=int(job.output_rows or 0),
                                   already_loaded=not created)
-            if created:
+            if created and not self._again(failure, started, attempt):
                 raise translate(failure, f"load into {table}") from failure
             # an earlier attempt under this key failed: the key is free, try the next id
         raise errors.Unavailable(f"load into {table}: too many failed attempts")
