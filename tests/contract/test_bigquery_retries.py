@@ -23,8 +23,13 @@ TABLE = "business_data"
 
 
 def _is_load_insert(request) -> bool:
-    # load_table_from_file sends the job and the file in one multipart POST.
+    # load_table_from_file inserts the job by opening an upload session (a POST).
     return request.method == "POST" and "/upload/bigquery/v2/" in str(request.url)
+
+
+def _is_load_upload(request) -> bool:
+    # ...then sends the file (a PUT), answered with the job resource.
+    return request.method == "PUT" and "/upload/bigquery/v2/" in str(request.url)
 
 
 @pytest.fixture
@@ -37,9 +42,9 @@ def make_warehouse(request):
     emu = emulators.shared_emulator(request, "bigquery")
     emulators.bigquery_dataset(emulators.bigquery_client(emu), DATASET)
 
-    def make(injected: list[tuple[int, str]], **kw) -> tuple[BigQueryWarehouse,
-                                                             InjectingAdapter]:
-        adapter = InjectingAdapter(injected, _is_load_insert)
+    def make(injected: list, match=_is_load_insert,
+             **kw) -> tuple[BigQueryWarehouse, InjectingAdapter]:
+        adapter = InjectingAdapter(injected, match)
         client = bigquery.Client(project=emulators.PROJECT,
                                  credentials=AnonymousCredentials(),
                                  client_options={"api_endpoint": emu.url},
@@ -113,3 +118,32 @@ def test_the_error_mapping_reads_the_reason_of_a_403():
     assert translate(quota, "load").code == "backend_busy"
     assert not translate(denied, "load").retryable
     assert translate(backend, "load").retryable
+
+
+def test_a_load_job_that_fails_on_a_backend_error_is_run_again_under_the_next_id(
+        make_warehouse, tmp_path):
+    """BigQuery accepted the job, which then failed with backendError: that job id is
+    spent, so the load runs again, after a backoff, under the key's next id."""
+    from shared.adapters.gcp.bigquery import _job_base
+
+    tenant = f"t_{uuid.uuid4().hex[:10]}"
+    key = f"{tenant}-1"
+    path = write_parquet(tmp_path / "rows.parquet", rows_for(tenant, "d1", 5))
+    first = f"{_job_base('load', TABLE, key)}_0"
+    failed_job = {
+        "kind": "bigquery#job", "id": f"{emulators.PROJECT}:EU.{first}",
+        "jobReference": {"projectId": emulators.PROJECT, "jobId": first, "location": "EU"},
+        "configuration": {"load": {"destinationTable": {
+            "projectId": emulators.PROJECT, "datasetId": DATASET, "tableId": TABLE}}},
+        "status": {"state": "DONE",
+                   "errorResult": {"reason": "backendError", "message": "injected"},
+                   "errors": [{"reason": "backendError", "message": "injected"}]}}
+    wh, adapter = make_warehouse([(200, failed_job)], match=_is_load_upload)
+
+    result = wh.load_parquet(TABLE, path, idempotency_key=key)
+
+    assert len(adapter.injected) == 1 and len(adapter.passed) == 1
+    second = f"{_job_base('load', TABLE, key)}_1"
+    assert wh.client.get_job(second, location="EU").state == "DONE"
+    assert result.rows_loaded == 5
+    assert _count(wh, tenant) == 5

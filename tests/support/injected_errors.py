@@ -27,9 +27,10 @@ def api_error(status: int, reason: str, message: str = "injected") -> dict[str, 
 
 
 class InjectingAdapter(HTTPAdapter):
-    """Answers the next matching requests with the queued (status, reason) errors."""
+    """Answers the next matching requests with the queued answers: (status, reason) for
+    an API error, or (status, body) for a response body of the test's choosing."""
 
-    def __init__(self, errors: list[tuple[int, str]], match: Match) -> None:
+    def __init__(self, errors: list[tuple[int, str | dict[str, Any]]], match: Match) -> None:
         super().__init__()
         self.pending = list(errors)
         self.match = match
@@ -39,11 +40,13 @@ class InjectingAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any,  # type: ignore[override]
              **kwargs: Any) -> requests.Response:
         if self.pending and self.match(request):
-            status, reason = self.pending.pop(0)
+            status, answer = self.pending.pop(0)
+            body = api_error(status, answer) if isinstance(answer, str) else answer
+            reason = answer if isinstance(answer, str) else "body"
             self.injected.append((str(request.url), status, reason))
             resp = requests.Response()
             resp.status_code = status
-            resp._content = json.dumps(api_error(status, reason)).encode()
+            resp._content = json.dumps(body).encode()
             resp.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
             resp.url = str(request.url)
             resp.request = request

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from shared import errors
 
@@ -48,6 +49,33 @@ def is_transient(exc: BaseException) -> bool:
                   | gexc.ServiceUnavailable):
         return True
     return isinstance(exc, gexc.GoogleAPICallError) and bool(reasons(exc) & RETRYABLE_REASONS)
+
+
+def retry_policy(initial_s: float, deadline_s: float) -> Any:
+    """Backoff for quota and transient errors of an API call: from 1 s, doubling up to
+    32 s, as BigQuery's SLA asks of clients (https://cloud.google.com/bigquery/sla,
+    "Back-off Requirements"), for at most deadline_s. A job insert retried after a lost
+    answer meets its own job id (409), which the caller handles."""
+    from google.api_core.retry import Retry
+
+    return Retry(predicate=is_transient, initial=initial_s, maximum=32.0, multiplier=2.0,
+                 timeout=deadline_s)
+
+
+def wait_before_next(failure: BaseException, started: float, attempt: int,
+                     initial_s: float, deadline_s: float) -> bool:
+    """After a job failed: True (having waited) when the failure is a quota or
+    transient one and the deadline, counted from `started` (time.monotonic()), leaves
+    room for another job."""
+    import time
+
+    if not is_transient(failure):
+        return False
+    wait = min(32.0, initial_s * 2 ** attempt)
+    if time.monotonic() + wait - started > deadline_s:
+        return False
+    time.sleep(wait)
+    return True
 
 
 def translate(exc: BaseException, what: str) -> errors.AppError:

@@ -29,7 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from shared import errors, schema
-from shared.adapters.gcp._errors import is_transient, translate, translated
+from shared.adapters.gcp._errors import (
+    retry_policy,
+    translate,
+    translated,
+    wait_before_next,
+)
 from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import LoadResult, Warehouse, where_equal
 
@@ -155,26 +160,11 @@ class BigQueryWarehouse(Warehouse):
     # ------------------------------------------------------------------ jobs
 
     def _retry(self) -> Any:
-        """Backoff for quota and transient errors: from 1 s, doubling up to 32 s, as
-        BigQuery's SLA asks of clients (https://cloud.google.com/bigquery/sla, "Back-off
-        Requirements"), for at most retry_deadline_s."""
-        from google.api_core.retry import Retry
-
-        return Retry(predicate=is_transient, initial=self.backoff_initial_s, maximum=32.0,
-                     multiplier=2.0, timeout=self.retry_deadline_s)
+        return retry_policy(self.backoff_initial_s, self.retry_deadline_s)
 
     def _again(self, failure: BaseException, started: float, attempt: int) -> bool:
-        """After a job of ours failed: True (having waited) when the failure is a quota
-        or transient one and the retry deadline leaves room for the next job id."""
-        import time
-
-        if not is_transient(failure):
-            return False
-        wait = min(32.0, self.backoff_initial_s * 2 ** attempt)
-        if time.monotonic() + wait - started > self.retry_deadline_s:
-            return False
-        time.sleep(wait)
-        return True
+        return wait_before_next(failure, started, attempt, self.backoff_initial_s,
+                                self.retry_deadline_s)
 
     def _job(self, job_id: str, make) -> tuple[Any, bool]:
         """(job, created): start the job, or find the one that already has this id. A
@@ -264,8 +254,11 @@ class BigQueryWarehouse(Warehouse):
 
     def _load_replacing(self, table: str, path: str, key: str,
                         where: Mapping[str, Any]) -> LoadResult:
+        import time
+
         cond, params = _where_sql(where)
         base = _job_base("swap", table, key)
+        started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             load_id, swap_id = f"{base}_load_{attempt}", f"{base}_{attempt}"
             done = self._existing(swap_id)
@@ -282,7 +275,8 @@ class BigQueryWarehouse(Warehouse):
             if failure is not None:
                 if created:
                     self._drop(staging)
-                    raise translate(failure, f"load into {table}") from failure
+                    if not self._again(failure, started, attempt):
+                        raise translate(failure, f"load into {table}") from failure
                 continue
             names = [c.name for c in schema.BUSINESS_DATA]
             col_list = ", ".join(f"`{n}`" for n in names)
@@ -295,7 +289,11 @@ class BigQueryWarehouse(Warehouse):
             swap, created = self._job(swap_id, lambda jid, q=sql: self._script_job(jid, q, params))
             failure = self._wait(swap, self.load_timeout_s)
             if failure is not None and created:
-                raise translate(failure, f"replace rows in {table}") from failure
+                # A cancelled or refused transaction changed nothing: the next id may run.
+                self._drop(staging)
+                if not self._again(failure, started, attempt):
+                    raise translate(failure, f"replace rows in {table}") from failure
+                continue
             if failure is None:
                 self._drop(staging)
                 return LoadResult(rows_loaded=int(load.output_rows or 0),
