@@ -97,6 +97,10 @@ def give_up(deps: Deps, bucket: str, name: str, generation: str | int,
     def tx_fn(tx) -> bool:
         record = tx.get(uploads, upload_id)
         claim = tx.get(EVENTS, key)
+        lease = claim.data.get("lease_until") if claim is not None else None
+        if claim is not None and claim.data.get("status") == "processing" and lease \
+                and lease > now:
+            return False  # handed off to a task that is queued or running: let it end
         failed = record is not None and record.data.get("status") in _OPEN
         if failed:
             tx.update(uploads, upload_id, {"status": "failed", "error": error,

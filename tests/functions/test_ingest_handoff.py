@@ -201,3 +201,22 @@ def test_the_local_queue_carries_the_event_and_then_the_ingest_task(
     assert _status(deps, principal, up) == "loaded"
     assert _rows(deps, principal["tenant_id"]) > 0
     assert not queue.dead_letters()
+
+
+def test_an_expired_redelivery_leaves_a_handed_off_upload_to_its_task(
+        deps, landed, upload_main):
+    """An old copy of the event arriving while the task is queued does not fail the
+    upload: the live claim says the ingest is under way."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.ingest_tasks import deliver_ingest_task
+
+    principal, up, event = landed
+    upload_main.ingest_finalized(event)
+    old = CloudEvent({"type": FINALIZED, "source": event["source"],
+                      "time": (datetime.now(UTC) - timedelta(days=1)).isoformat()},
+                     event.data)
+    upload_main.ingest_finalized(old)
+    assert _status(deps, principal, up) == "processing"
+    assert deliver_ingest_task(deps, event.data)["status"] == "loaded"
+    assert _status(deps, principal, up) == "loaded"
