@@ -110,10 +110,13 @@ class Deps:
             s = self.settings
             return CloudTasksQueue(
                 project=s.gcp_project, location=s.tasks_location or s.gcp_region,
-                queues={"metrics": s.tasks_queue_metrics, "forecast": s.tasks_queue_forecast},
-                target_urls={"metrics": s.metrics_task_url, "forecast": s.forecast_task_url},
+                queues={"metrics": s.tasks_queue_metrics, "forecast": s.tasks_queue_forecast,
+                        "ingest": s.tasks_queue_ingest},
+                target_urls={"metrics": s.metrics_task_url, "forecast": s.forecast_task_url,
+                             "ingest": s.ingest_task_url},
                 service_account=s.tasks_service_account,
-                dispatch_deadline_s=s.task_dispatch_timeout_s)
+                dispatch_deadline_s=s.task_dispatch_timeout_s,
+                dispatch_deadlines={"ingest": s.ingest_task_dispatch_timeout_s})
 
     @cached_property
     def secrets(self) -> SecretStore:

@@ -48,10 +48,16 @@ class Settings(BaseSettings):
     tasks_location: str = ""
     tasks_queue_metrics: str = "metrics"
     tasks_queue_forecast: str = "forecast"
+    tasks_queue_ingest: str = "ingest"
     tasks_service_account: str = ""
     # Base URL of each task target (a Cloud Functions URL on GCP), keyed by target.
     metrics_task_url: str = ""
     forecast_task_url: str = ""
+    ingest_task_url: str = ""
+    # The ingest task's dispatch deadline: Cloud Tasks allows up to 30 minutes for an
+    # HTTP target (Task.dispatchDeadline,
+    # https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks).
+    ingest_task_dispatch_timeout_s: float = Field(default=1800.0, ge=15, le=1800)
     signing_service_account: str = ""
     secret_prefix: str = "tidemark"  # noqa: S105 - a name prefix, not a secret
 

@@ -158,13 +158,47 @@ module "upload_http" {
   depends_on = [google_project_iam_member.builder_logs, google_project_iam_member.builder_images, google_storage_bucket_iam_member.builder_sources]
 }
 
-# GCS object.finalized on the uploads bucket -> ingest. Retried on failure (the
-# handler returns normally for events it must not retry, and dedupes re-deliveries).
+# Task target: ingest one uploaded file (stream, validate, stage, load, commit), handed
+# off by the finalize event. Sized for the pipeline: several vCPU for conversion, memory
+# for Arrow's buffers, one ingest per instance. 4 vCPU take 2 to 16 GiB of memory
+# (https://cloud.google.com/run/docs/configuring/services/cpu, "CPU and memory table").
+module "ingest_task" {
+  source = "./modules/function"
+
+  name                  = "${local.prefix}-ingest-task"
+  description           = "Task target: ingest an uploaded CSV into the warehouse, exactly once."
+  region                = var.region
+  runtime               = local.function_build.runtime
+  build_service_account = local.function_build.build_service_account
+  source_bucket         = local.function_build.source_bucket
+  source_object         = google_storage_bucket_object.source["upload"].name
+  entry_point           = "ingest_task"
+  service_account_email = google_service_account.function["upload"].email
+  common_environment    = local.common_environment
+  environment_sets      = [local.warehouse_environment, local.tasks_environment, local.uploads_environment, local.ingest_task_environment]
+  environment = {
+    TIDEMARK_METRICS_TASK_URL = module.metrics_task.uri
+  }
+
+  memory          = "4Gi"
+  cpu             = "4"
+  timeout_seconds = local.ingest_task_timeout_seconds
+  max_instances   = 10
+  concurrency     = 1
+  ingress         = "ALLOW_INTERNAL_ONLY"
+  invokers        = { tasks = "serviceAccount:${google_service_account.tasks.email}" }
+
+  depends_on = [google_project_iam_member.builder_logs, google_project_iam_member.builder_images, google_storage_bucket_iam_member.builder_sources]
+}
+
+# GCS object.finalized on the uploads bucket -> claim the object generation and enqueue
+# its ingest task. Retried on failure (the handler returns normally for events it must
+# not retry; every delivery enqueues the same named task).
 module "ingest_finalized" {
   source = "./modules/function"
 
   name                  = "${local.prefix}-ingest"
-  description           = "Event: ingest an uploaded CSV into the warehouse when its object is finalized."
+  description           = "Event: claim a finalized upload and hand it to the ingest task."
   region                = var.region
   runtime               = local.function_build.runtime
   build_service_account = local.function_build.build_service_account
@@ -173,13 +207,13 @@ module "ingest_finalized" {
   entry_point           = "ingest_finalized"
   service_account_email = google_service_account.function["upload"].email
   common_environment    = local.common_environment
-  environment_sets      = [local.warehouse_environment, local.tasks_environment, local.uploads_environment]
+  environment_sets      = [local.warehouse_environment, local.tasks_environment, local.uploads_environment, local.ingest_task_environment]
   environment = {
-    TIDEMARK_METRICS_TASK_URL = module.metrics_task.uri
+    TIDEMARK_INGEST_TASK_URL = module.ingest_task.uri
   }
 
-  # Streams the file in chunks: memory is bounded by the chunk size, not the file.
-  memory          = "2Gi"
+  # Two document transactions and one enqueue: no file passes through this function.
+  memory          = "512Mi"
   cpu             = "1"
   timeout_seconds = local.ingest_timeout_seconds
   max_instances   = 10

@@ -78,6 +78,14 @@ resource "google_cloud_tasks_queue_iam_member" "upload_enqueue_metrics" {
   member   = "serviceAccount:${google_service_account.function["upload"].email}"
 }
 
+# The finalize event hands each upload to the ingest task.
+resource "google_cloud_tasks_queue_iam_member" "upload_enqueue_ingest" {
+  name     = google_cloud_tasks_queue.ingest.name
+  location = google_cloud_tasks_queue.ingest.location
+  role     = "roles/cloudtasks.enqueuer"
+  member   = "serviceAccount:${google_service_account.function["upload"].email}"
+}
+
 # Creating a task that carries the tasks SA's OIDC token needs actAs on that SA.
 resource "google_service_account_iam_member" "upload_act_as_tasks" {
   service_account_id = google_service_account.tasks.name

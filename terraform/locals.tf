@@ -61,6 +61,12 @@ locals {
     TIDEMARK_TASK_DISPATCH_TIMEOUT_S = tostring(local.task_timeout_seconds)
   }
 
+  # For the functions that enqueue or run the ingest task.
+  ingest_task_environment = {
+    TIDEMARK_TASKS_QUEUE_INGEST             = google_cloud_tasks_queue.ingest.name
+    TIDEMARK_INGEST_TASK_DISPATCH_TIMEOUT_S = tostring(local.ingest_task_timeout_seconds)
+  }
+
   # For the upload function (signed URLs and ingest).
   uploads_environment = {
     TIDEMARK_UPLOADS_BUCKET          = google_storage_bucket.uploads.name
@@ -69,8 +75,8 @@ locals {
     TIDEMARK_MAX_UPLOAD_BYTES        = tostring(2 * 1024 * 1024 * 1024)
     TIDEMARK_SIGNED_URL_TTL_S        = "900"
     TIDEMARK_MAX_REJECT_SHARE        = "0.2"
-    # Longer than an ingest may run, so a redelivered event never takes over a live one.
-    TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_timeout_seconds + 60)
+    # Longer than an ingest task may run, so a redelivered task never takes over a live one.
+    TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_task_timeout_seconds + 60)
     # Under the function's timeout, with room to stage the file before the load.
     TIDEMARK_WAREHOUSE_LOAD_TIMEOUT_S = tostring(local.warehouse_load_timeout_seconds)
     # Retries of a finalize event stop this long after the upload (shared/uploads/events.py).
@@ -81,8 +87,16 @@ locals {
   task_timeout_seconds = 600
 
   # The longest an event-triggered function may run: 540 s for 2nd gen event functions
-  # (https://cloud.google.com/functions/docs/configuring/timeout).
+  # (https://cloud.google.com/functions/docs/configuring/timeout). The finalize event
+  # only claims and enqueues, in seconds; the bound is for a slow backend.
   ingest_timeout_seconds = 540
+
+  # The ingest task: HTTP functions may run up to 60 minutes
+  # (https://cloud.google.com/functions/docs/configuring/timeout), but Cloud Tasks waits
+  # at most 30 minutes for an HTTP target (Task.dispatchDeadline,
+  # https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks),
+  # so the function stops when the queue stops waiting.
+  ingest_task_timeout_seconds = 1800
 
   # The ingest's wait for the BigQuery load job (shared/settings.py
   # warehouse_load_timeout_s), inside the function's timeout.

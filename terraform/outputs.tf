@@ -24,6 +24,7 @@ output "function_urls" {
     auth          = module.auth_http.uri
     upload        = module.upload_http.uri
     ingest        = module.ingest_finalized.uri
+    ingest-task   = module.ingest_task.uri
     metrics       = module.metrics_http.uri
     metrics-task  = module.metrics_task.uri
     predict       = module.predict_http.uri

@@ -1,3 +1,36 @@
+# Ingest an uploaded file (target: the ingest-task function). The finalize event only
+# claims the object and enqueues here, so a large file gets the task's deadline: Cloud
+# Tasks waits up to 30 minutes for an HTTP target (Task.dispatchDeadline,
+# https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks);
+# the deadline is set per task by shared/adapters/gcp/cloud_tasks.py.
+resource "google_cloud_tasks_queue" "ingest" {
+  name     = "${local.prefix}-ingest"
+  location = var.region
+
+  # One ingest per instance (concurrency 1): the queue, not the function's scaling,
+  # bounds how many run at once.
+  rate_limits {
+    max_dispatches_per_second = 5
+    max_concurrent_dispatches = 10
+  }
+
+  # A transient failure (503) is retried; a duplicate delivery meets the claim and is
+  # retried until the first one ends. Retries stop within the event's own bound.
+  retry_config {
+    max_attempts       = 10
+    min_backoff        = "10s"
+    max_backoff        = "600s"
+    max_doublings      = 5
+    max_retry_duration = "10800s"
+  }
+
+  stackdriver_logging_config {
+    sampling_ratio = 1.0
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
 # Recompute KPIs after a load or a delete (target: the metrics-task function).
 resource "google_cloud_tasks_queue" "metrics" {
   name     = "${local.prefix}-metrics"

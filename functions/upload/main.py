@@ -1,7 +1,8 @@
-"""The upload function: signed upload URLs and the tenant's uploads (HTTP), and the
-ingest of finalized objects (CloudEvent). Each route declares its role and body models
-(the OpenAPI document is generated from them); the work is in shared.uploads.service
-and shared.uploads.job."""
+"""The upload function: signed upload URLs and the tenant's uploads (HTTP), the
+hand-off of finalized objects (CloudEvent) and the ingest task that loads them (HTTP
+task target). Each route declares its role and body models (the OpenAPI document is
+generated from them); the work is in shared.uploads.service, shared.uploads.events and
+shared.uploads.job."""
 
 from __future__ import annotations
 
@@ -128,13 +129,13 @@ def upload_http(request):
 
 @functions_framework.cloud_event
 def ingest_finalized(cloud_event):
-    """GCS object.finalized -> ingest. Returns normally for events to ignore or files
-    that fail for good (no retry); raises on transient failures so the event is
-    delivered again."""
+    """GCS object.finalized -> claim the object generation and hand it to the ingest
+    task; returns in seconds. Returns normally for events to ignore (no retry); raises
+    on transient failures so the event is delivered again."""
     import logging
 
     from shared import errors
-    from shared.uploads import events, service
+    from shared.uploads import events
 
     log = logging.getLogger("tidemark.ingest")
     data = cloud_event.data or {}
@@ -148,14 +149,10 @@ def ingest_finalized(cloud_event):
         # Retried for too long: stop, and tell the user (see shared/uploads/events.py).
         events.give_up(deps, data["bucket"], data["name"], data["generation"], age)
         return
-    size = data.get("size")
+    size = str(data.get("size") or "")
     try:
-        with events.staged_files_removed(deps, data["bucket"], data["name"],
-                                         data["generation"]):
-            outcome = service.ingest_object(deps, data["bucket"], data["name"],
-                                            data["generation"],
-                                            size=int(size) if str(size or "").isdigit()
-                                            else None)
+        outcome = events.hand_off(deps, data["bucket"], data["name"], data["generation"],
+                                  size=int(size) if size.isdigit() else None)
     except errors.AppError as exc:
         if exc.retryable:
             raise
@@ -163,4 +160,18 @@ def ingest_finalized(cloud_event):
         log.warning("ingest failed permanently: %s", exc.message,
                     extra={"code": exc.code, "ingest_result": "failed_permanently"})
         return
-    log.info("ingest outcome: %s", outcome.get("status"), extra={"outcome": outcome})
+    log.info("finalize event: %s", outcome.get("status"), extra={"outcome": outcome})
+
+
+@functions_framework.http
+def ingest_task(request):
+    """Task target: ingest the object generation the finalize event handed off
+    (shared.uploads.events.run_ingest_task); 503 on a transient failure, for a retry."""
+    from shared.web.task_handler import run_task
+
+    def work(payload):
+        from shared.uploads import events
+
+        return events.run_ingest_task(get_deps(), payload)
+
+    return run_task("ingest-task", request, work)

@@ -47,15 +47,20 @@ class IngestRun:
     upload_id: str
     size: int | None = None
     claim: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The claim the finalize event took before handing the object to the ingest task
+    # (shared.uploads.events.hand_off): the task takes that claim over while its lease
+    # lasts; any other live claim still holds it off.
+    handoff: str | None = None
 
     @classmethod
     def of(cls, deps: Ports, bucket: str, name: str, generation: str | int,
-           size: int | None = None) -> IngestRun | None:
+           size: int | None = None, handoff: str | None = None) -> IngestRun | None:
         """The run for an upload object; None for any other object."""
         parsed = parse_object_name(bucket, name, deps.settings)
         if parsed is None:
             return None
-        return cls(bucket, name, str(generation), parsed[0], parsed[1], size)
+        return cls(bucket, name, str(generation), parsed[0], parsed[1], size,
+                   handoff=handoff)
 
     @property
     def key(self) -> str:
@@ -118,7 +123,8 @@ def claim(deps: Ports, run: IngestRun) -> str:
             if status == "committed":
                 return "committed"
             lease = event.data.get("lease_until")
-            if status == "processing" and lease and lease > now:
+            if status == "processing" and lease and lease > now and \
+                    (run.handoff is None or event.data.get("claim") != run.handoff):
                 return "in_progress"
         if upload is None:
             return "no_upload"

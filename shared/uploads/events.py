@@ -1,4 +1,16 @@
-"""Bounds on a finalize event's life: how long it may be retried, and what a run leaves.
+"""The finalize event's part of the ingest: claim and hand off; and the bounds on an
+ingest's life: how long it may be retried, and what a run leaves.
+
+The event function returns in seconds whatever the file's size: it claims the object
+generation (shared.uploads.claims) and enqueues a named ingest task, which runs the
+ingest job (shared.uploads.job) on an instance sized for it. An event-driven function
+may run for 9 minutes at most, an HTTP function (the task's target) for 60
+(https://cloud.google.com/functions/docs/configuring/timeout), and Cloud Tasks waits up
+to 30 minutes for an HTTP target's answer (Task.dispatchDeadline,
+https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks).
+The task's name is derived from the object generation, so every delivery of the event
+enqueues the same task and duplicates collapse; the claim keeps it exactly-once when a
+duplicate gets through anyway (a name is refused only for some hours after use).
 
 The ingest function is deployed with retry on (terraform/functions.tf): a delivery that
 raises is delivered again, with backoff, until it succeeds or the retry window closes
@@ -20,18 +32,23 @@ short at the timeout left is removed by the next run on the instance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.uploads.job import staging_dir
+from shared import errors
+from shared.uploads import claims
+from shared.uploads.claims import IngestRun
+from shared.uploads.job import ingest_object, staging_dir
 from shared.uploads.records import EVENTS, event_key, parse_object_name, uploads_path
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.ports import TaskRef
 
 log = logging.getLogger("tidemark.ingest")
+INGEST_TARGET = "ingest"
 
 EXPIRED = "ingest_expired"
 _OPEN = ("pending", "uploaded", "processing")
@@ -80,6 +97,10 @@ def give_up(deps: Deps, bucket: str, name: str, generation: str | int,
     def tx_fn(tx) -> bool:
         record = tx.get(uploads, upload_id)
         claim = tx.get(EVENTS, key)
+        lease = claim.data.get("lease_until") if claim is not None else None
+        if claim is not None and claim.data.get("status") == "processing" and lease \
+                and lease > now:
+            return False  # handed off to a task that is queued or running: let it end
         failed = record is not None and record.data.get("status") in _OPEN
         if failed:
             tx.update(uploads, upload_id, {"status": "failed", "error": error,
@@ -121,3 +142,97 @@ def staged_files_removed(deps: Deps, bucket: str, name: str,
         if parsed is not None:
             for path in workdir.glob(f"{parsed[1]}-{generation}.*"):
                 path.unlink(missing_ok=True)
+
+
+def ingest_task_name(bucket: str, name: str, generation: str | int) -> str:
+    """The ingest task of one object generation, and the claim its finalize event takes:
+    the same for every delivery of that event."""
+    return "ingest-" + event_key(bucket, name, str(generation))[:40]
+
+
+def ingest_task_payload(bucket: str, name: str, generation: str | int,
+                        size: int | None) -> dict[str, Any]:
+    return {"bucket": bucket, "name": name, "generation": str(generation), "size": size}
+
+
+def _enqueue(deps: Deps, run: IngestRun) -> TaskRef:
+    return deps.tasks.enqueue(INGEST_TARGET, ingest_task_payload(
+        run.bucket, run.name, run.generation, run.size),
+        name=ingest_task_name(run.bucket, run.name, run.generation))
+
+
+def hand_off(deps: Deps, bucket: str, name: str, generation: str | int,
+             size: int | None = None) -> dict[str, Any]:
+    """Claim the object generation for its ingest task, then enqueue the task. Raises
+    on a transient failure (the event is delivered again); a claim this delivery took
+    is released first, so the retry is not held off by it."""
+    task = ingest_task_name(bucket, name, generation)
+    run = IngestRun.of(deps, bucket, name, generation, size)
+    if run is None:
+        log.info("ignored: not an upload object", extra={"bucket": bucket, "object": name})
+        return {"status": "ignored", "reason": "not_an_upload"}
+    run = IngestRun(run.bucket, run.name, run.generation, run.tenant_id, run.upload_id,
+                    size, claim=task)
+    claims.mark_uploaded(deps, bucket, name, run.generation, size)
+    try:
+        outcome = claims.claim(deps, run)
+    except BaseException:
+        claims.release(deps, run.key, run.claim)
+        raise
+    if outcome == "in_progress" and deps.docs.get(EVENTS, run.key) is None:
+        # Another generation of the object holds the upload; it may hand it back
+        # (superseded), so ask for a retry.
+        raise errors.Unavailable("this upload is being ingested from another generation",
+                                 code="ingest_in_progress")
+    if outcome not in ("claimed", "committed", "in_progress"):
+        log.info("ignored finalize event: %s", outcome,
+                 extra={"object": name, "generation": run.generation, "reason": outcome})
+        return {"status": "ignored", "reason": outcome, "upload_id": run.upload_id}
+    # in_progress on this generation: an earlier delivery claimed it and may have died
+    # before its enqueue; the name makes enqueueing again safe.
+    try:
+        ref = _enqueue(deps, run)
+    except BaseException:
+        if outcome == "claimed":
+            claims.release(deps, run.key, run.claim)
+        raise
+    log.info("ingest handed off", extra={"upload_id": run.upload_id, "task": ref.name,
+                                         "task_created": ref.created,
+                                         "claim_outcome": outcome})
+    return {"status": "handed_off", "upload_id": run.upload_id, "task": ref.name}
+
+
+def _payload_field(payload: Mapping[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and key == "generation":
+        value = str(value)
+    if not isinstance(value, str) or not value or len(value) > 1024:
+        raise errors.InvalidInput(f"ingest task: {key!r} is missing or malformed",
+                                  code="invalid_payload", details={"field": key})
+    return value
+
+
+def run_ingest_task(deps: Deps, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The ingest task's work: the ingest job on the object the event handed off. A
+    permanent failure is an outcome (the task answers 2xx, no retry) and is logged with
+    the field the log-based metric matches; a transient one raises (503, retried)."""
+    bucket, name = _payload_field(payload, "bucket"), _payload_field(payload, "name")
+    generation = _payload_field(payload, "generation")
+    size = payload.get("size")
+    if not (size is None or (isinstance(size, int) and not isinstance(size, bool)
+                             and size >= 0)):
+        raise errors.InvalidInput("ingest task: 'size' must be a byte count",
+                                  code="invalid_payload", details={"field": "size"})
+    try:
+        with staged_files_removed(deps, bucket, name, generation):
+            outcome = ingest_object(deps, bucket, name, generation, size=size,
+                                    handoff=ingest_task_name(bucket, name, generation))
+    except errors.AppError as exc:
+        if exc.retryable:
+            raise
+        # ingest_result: the stable field the log-based metric matches (monitoring.tf)
+        log.warning("ingest failed permanently: %s", exc.message,
+                    extra={"code": exc.code, "ingest_result": "failed_permanently"})
+        return {"status": "failed", "code": exc.code}
+    log.info("ingest outcome: %s", outcome.get("status"), extra={"outcome": outcome})
+    return outcome

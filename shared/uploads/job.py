@@ -6,7 +6,9 @@ states and their transactions are in `shared.uploads.claims`):
 1. claim: the ingest event of the object generation is created or taken over in a
    transaction (a lease, so a duplicate delivered while the first runs is sent back
    for a retry, and a delivery after a crash takes over once the lease lapses or is
-   released);
+   released). The finalize event takes the claim and hands the object to a named
+   ingest task (`shared.uploads.events.hand_off`); the task takes that claim over
+   under a claim of its own, so a second delivery of the task finds it held;
 2. load: the staged Parquet goes in with idempotency_key = upload id + generation, so
    the warehouse applies it at most once whatever happens around it;
 3. commit: one transaction marks the upload loaded, bumps the dataset version and
@@ -48,11 +50,12 @@ def staging_dir(deps: Deps) -> Path:
 
 
 def ingest_object(deps: Deps, bucket: str, name: str, generation: str | int,
-                  size: int | None = None) -> dict[str, Any]:
+                  size: int | None = None, handoff: str | None = None) -> dict[str, Any]:
     """Ingest one finalized object. Returns an outcome dict; permanent problems (a bad
     file, an unknown object, a backend error that will not go away by itself) are
-    outcomes, transient ones raise for a retry."""
-    run = IngestRun.of(deps, bucket, name, generation, size)
+    outcomes, transient ones raise for a retry. `handoff` is the claim the finalize
+    event took for this object, which this run may take over."""
+    run = IngestRun.of(deps, bucket, name, generation, size, handoff=handoff)
     if run is None:
         log.info("ignored: not an upload object", extra={"bucket": bucket, "object": name})
         return {"status": "ignored", "reason": "not_an_upload"}

@@ -308,3 +308,24 @@ class UploadPreview(BaseModel):
     partial: bool
     error: UploadError | None = Field(default=None, description="Why the ingest would "
                                       "refuse the file as it is (map a column to fix it)")
+
+
+class IngestTaskPayload(RequestModel):
+    """What the finalize event posts to the ingest task: the object generation it
+    claimed (shared.uploads.events.ingest_task_payload builds it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    bucket: str = Field(min_length=1, max_length=1024)
+    name: str = Field(min_length=1, max_length=1024)
+    generation: str = Field(min_length=1, max_length=1024)
+    size: int | None = Field(default=None, ge=0)
+
+
+INGEST_TASK_DOC = (
+    "Ingest an uploaded file (task queue only)",
+    "Enqueued by the finalize event, named ingest-{hash of bucket, object and "
+    "generation}. Takes over the event's claim of the object generation and runs the "
+    "ingest: stream, validate, stage, load, commit, then the metrics task. A second "
+    "delivery meets the claim (503 while the first runs, then status \"ignored\"). A "
+    "permanent failure answers 200 with status \"failed\"; a transient one answers 503.")

@@ -21,12 +21,15 @@ ENTRY_POINTS: tuple[EntryPoint, ...] = (
     EntryPoint("upload", "upload_http", "http", "/api/uploads", "upload"),
     EntryPoint("upload", "ingest_finalized", "event",
                "google.cloud.storage.object.v1.finalized", "ingest"),
+    EntryPoint("upload", "ingest_task", "task", "/tasks/ingest", "ingest-task"),
     EntryPoint("metrics", "metrics_http", "http", "/api/metrics", "metrics"),
     EntryPoint("metrics", "metrics_task", "task", "/tasks/metrics", "metrics-task"),
     EntryPoint("predict", "predict_http", "http", "/api/predictions", "predict"),
     EntryPoint("predict", "forecast_task", "task", "/tasks/forecast", "forecast-task"),
 )
 
-# Task queue targets -> the entry point that serves them.
+# Task queue targets -> the entry point that serves them. "finalize" is the local
+# stand-in for Eventarc (shared/adapters/local/events.py); "ingest" is the task the
+# finalize event hands the work to, on Google Cloud as locally.
 TASK_TARGETS: dict[str, str] = {"metrics": "/tasks/metrics", "forecast": "/tasks/forecast",
-                                "ingest": "/events/ingest"}
+                                "ingest": "/tasks/ingest", "finalize": "/events/ingest"}

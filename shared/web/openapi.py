@@ -62,15 +62,21 @@ def load_routers() -> dict[str, Any]:
     return routers
 
 
-def _tasks() -> list[tuple[str, tuple[str, str]]]:
-    """(mount, (summary, description)) of every task target: they are not routed by a
-    Router (run_task takes the whole request) but are part of the contract."""
+def _tasks() -> list[tuple[str, tuple[str, str], type[BaseModel]]]:
+    """(mount, (summary, description), payload model) of every task target: they are
+    not routed by a Router (run_task takes the whole request) but are part of the
+    contract."""
     from shared.forecast.api_models import TASK_DOC as FORECAST
     from shared.metrics.models import TASK_DOC as METRICS
+    from shared.uploads.models import INGEST_TASK_DOC, IngestTaskPayload
     from shared.web.catalog import ENTRY_POINTS
+    from shared.web.models import TaskPayload
 
-    docs = {"metrics": METRICS, "predict": FORECAST}
-    return [(ep.mount, docs[ep.function]) for ep in ENTRY_POINTS if ep.kind == "task"]
+    docs: dict[str, tuple[tuple[str, str], type[BaseModel]]] = {
+        "metrics": (METRICS, TaskPayload), "predict": (FORECAST, TaskPayload),
+        "upload": (INGEST_TASK_DOC, IngestTaskPayload)}
+    return [(ep.mount, docs[ep.function][0], docs[ep.function][1])
+            for ep in ENTRY_POINTS if ep.kind == "task"]
 
 
 def _doc(fn: Any) -> tuple[str, str]:
@@ -207,12 +213,13 @@ def generate(routers: Mapping[str, Any] | None = None) -> dict[str, Any]:
             item = paths.setdefault(openapi_path(route.path), {})
             for method in route.methods:
                 item[method.lower()] = _operation(function, route, method)
-    for mount, (summary, description) in _tasks():
+    for mount, (summary, description), payload in _tasks():
+        requests.add(payload)
         paths[mount] = {"post": {
             "operationId": f"task_{mount.rsplit('/', 1)[1]}_post", "summary": summary,
             "description": description, "tags": ["tasks"], "security": [],
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _schema(base["TaskPayload"])}}},
+                "schema": _schema(payload)}}},
             "responses": {"200": {"description": "Done, superseded by a newer version, or "
                                   "failed permanently", "content": {"application/json": {
                                       "schema": _schema(base["TaskOutcome"])}}},

@@ -10,8 +10,9 @@ added and the project, bucket, dataset and queue names of a `test` environment. 
 processes then carry: register (auth) -> signed upload URL (upload) -> PUT to
 fake-gcs-server -> finalize notification on the Pub/Sub emulator -> push subscription
 -> Eventarc's conversion to a CloudEvent (tests/deployed_packages.EventarcRelay) ->
-ingest -> BigQuery emulator + a task in the Cloud Tasks emulator, which dispatches it
-to the metrics task process -> forecast task process -> metrics and predictions APIs.
+the event's hand-off -> the ingest task, dispatched by the Cloud Tasks emulator to the
+ingest task process -> BigQuery emulator + a metrics task, dispatched to the metrics
+task process -> forecast task process -> metrics and predictions APIs.
 
 Secret Manager has no emulator; the processes reach the REST stand-in of
 tests/support/secret_manager_standin.py (a separate process cannot be handed the in-process
@@ -73,6 +74,7 @@ def deployed(request, tmp_path_factory):
     tf = TerraformEnv(cfg, {
         "var.project_id": emulators.PROJECT, "var.environment": ENVIRONMENT,
         "var.region": emulators.TASK_LOCATION, **accounts,
+        "module.ingest_task.uri": url["ingest_task"],
         "module.metrics_task.uri": url["metrics_task"],
         "module.forecast_task.uri": url["forecast_task"]})
     envs = {ep.target: tf.of_entry_point(ep.target) for ep in ENTRY_POINTS}
@@ -93,7 +95,8 @@ def deployed(request, tmp_path_factory):
     warehouse.ensure_table(upload_env["TIDEMARK_WAREHOUSE_TABLE"])
     tasks_client = emulators.tasks_client(tasks)
     location = f"projects/{emulators.PROJECT}/locations/{upload_env['TIDEMARK_TASKS_LOCATION']}"
-    for queue in (upload_env["TIDEMARK_TASKS_QUEUE_METRICS"],
+    for queue in (envs["ingest_finalized"]["TIDEMARK_TASKS_QUEUE_INGEST"],
+                  upload_env["TIDEMARK_TASKS_QUEUE_METRICS"],
                   upload_env["TIDEMARK_TASKS_QUEUE_FORECAST"]):
         tasks_client.create_queue(parent=location, queue={"name": f"{location}/queues/{queue}"})
     standin = SecretManagerStandIn().start()
@@ -190,12 +193,14 @@ def test_the_pipeline_runs_through_the_deployed_packages(deployed):
                        headers=created.json()["headers"], timeout=60)
     assert put.status_code == 200, put.text
 
-    # Finalize -> Pub/Sub push -> Eventarc's CloudEvent -> the ingest process.
+    # Finalize -> Pub/Sub push -> Eventarc's CloudEvent -> the event process, which
+    # hands off to the ingest task; the Cloud Tasks emulator dispatches it to the
+    # ingest-task process.
     record = _poll("the upload is loaded", lambda: requests.get(
         f"{url['upload_http']}/api/uploads/{upload['id']}", headers=auth, timeout=60).json(),
         lambda r: r.get("status") in ("loaded", "failed"), 120, processes)
     assert record["status"] == "loaded", record
-    # The ingest marks the upload before it answers the push: wait for its answer.
+    # The event's answer to the push (it answered once the task was enqueued).
     _poll("the ingest answers the event", lambda: list(deployed["relay"].deliveries),
           lambda d: (upload["object_name"], 200) in d, 60, processes)
     [stored] = deployed["warehouse"].query(

@@ -2,8 +2,9 @@
 
 signed URL (GcsBlobStore) -> PUT into fake-gcs-server -> finalize event published to
 the Pub/Sub emulator -> pulled and turned into the CloudEvent Eventarc would deliver ->
-functions/upload/main.py `ingest_finalized` -> upload record in Firestore, rows in
-BigQuery.
+functions/upload/main.py `ingest_finalized` (claim, hand-off) -> the named ingest task
+in the Cloud Tasks emulator, delivered to `ingest_task` -> upload record in Firestore,
+rows in BigQuery.
 
 Secret Manager has no emulator: the Deps get the in-process fake client.
 """
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from tests.support import emulators
+from tests.support.cloud_tasks import deliver_task, queued_task
 from tests.support.environment import ROOT
 from tests.support.finalize_events import finalize_events, pull_finalize_event, to_cloud_event
 
@@ -57,7 +59,8 @@ def gcp_deps(events, request, tmp_path):
                         data_dir=tmp_path / "data", warehouse_dataset="tidemark_e2e",
                         tasks_location=emulators.TASK_LOCATION,
                         metrics_task_url="http://127.0.0.1:9/metrics_task",
-                        forecast_task_url="http://127.0.0.1:9/forecast_task")
+                        forecast_task_url="http://127.0.0.1:9/forecast_task",
+                        ingest_task_url="http://127.0.0.1:9/ingest_task")
     deps = Deps(
         settings,
         blobs=GcsBlobStore(client=events["storage"],
@@ -68,7 +71,8 @@ def gcp_deps(events, request, tmp_path):
         tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
                               queues={q: q for q in emulators.TASK_QUEUES},
                               target_urls={"metrics": settings.metrics_task_url,
-                                           "forecast": settings.forecast_task_url},
+                                           "forecast": settings.forecast_task_url,
+                                           "ingest": settings.ingest_task_url},
                               service_account="", client=emulators.tasks_client(tasks)),
         secrets=SecretManagerStore(emulators.PROJECT,
                                    client=emulators.FakeSecretManagerClient()))
@@ -84,6 +88,23 @@ def deliver(event) -> int:
     app = create_app("ingest_finalized", str(ROOT / "functions/upload/main.py"), "cloudevent")
     headers, body = to_structured(event)
     return app.test_client().post("/", headers=headers, data=body).status_code
+
+
+def deliver_ingest_task(deps, event) -> dict:
+    """The ingest task the event handed off, from the Cloud Tasks emulator's queue to
+    `ingest_task`, as Cloud Tasks delivers it."""
+    from functions_framework import create_app
+
+    from shared.uploads.events import ingest_task_name
+
+    task = queued_task(deps, "ingest", ingest_task_name(
+        event.data["bucket"], event.data["name"], event.data["generation"]))
+
+    def client(function: str, target: str):
+        source = str(ROOT / "functions" / function / "main.py")
+        return create_app(target, source, "http").test_client()
+
+    return deliver_task(client, "upload", "ingest_task", task)
 
 
 def test_signed_upload_reaches_ingest_through_pubsub(events, gcp_deps, caplog):
@@ -111,6 +132,10 @@ def test_signed_upload_reaches_ingest_through_pubsub(events, gcp_deps, caplog):
 
     with caplog.at_level(logging.INFO, logger="tidemark.ingest"):
         assert deliver(event) == 200
+        handed = gcp_deps.docs.get(uploads.uploads_path(tenant), upload["id"])
+        assert handed.data["status"] == "processing"  # claimed, not yet loaded
+        done = deliver_ingest_task(gcp_deps, event)
+    assert done["result"]["status"] == "loaded", done
     with gcp_deps.blobs.open(BUCKET, upload["object_name"],
                              generation=message["attributes"]["objectGeneration"]) as fh:
         assert fh.read() == CSV

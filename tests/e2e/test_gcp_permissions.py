@@ -31,6 +31,7 @@ DATASET_BQ = "tidemark_permissions"
 TASKS_SA = f"tidemark-tasks@{emulators.PROJECT}.iam.gserviceaccount.com"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
 FORECAST_URL = "http://127.0.0.1:9/forecast_task"
+INGEST_URL = "http://127.0.0.1:9/ingest_task"
 PASSWORD = "correct horse battery staple 9"
 
 # Which terraform resource each emulator resource plays (locals.tf passes their names to
@@ -39,6 +40,7 @@ BIND = {
     Resource("bucket", BUCKET): "google_storage_bucket.uploads",
     Resource("bucket", REJECTED_BUCKET): "google_storage_bucket.rejected",
     Resource("dataset", DATASET_BQ): "google_bigquery_dataset.warehouse",
+    Resource("queue", "ingest"): "google_cloud_tasks_queue.ingest",
     Resource("queue", "metrics"): "google_cloud_tasks_queue.metrics",
     Resource("queue", "forecast"): "google_cloud_tasks_queue.forecast",
     Resource("secret", "tidemark-jwt-signing-keys"):
@@ -84,7 +86,7 @@ def recorded(events, request, tmp_path, function_client):
             data_dir=tmp_path / function, warehouse_dataset=DATASET_BQ,
             tasks_location=emulators.TASK_LOCATION, tasks_service_account=TASKS_SA,
             metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
-            rejected_bucket=REJECTED_BUCKET)
+            ingest_task_url=INGEST_URL, rejected_bucket=REJECTED_BUCKET)
         return Deps(
             settings,
             blobs=GcsBlobStore(client=rec.storage_client(events["gcs"].url, emulators.PROJECT),
@@ -98,7 +100,8 @@ def recorded(events, request, tmp_path, function_client):
             tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
                                   queues={q: q for q in emulators.TASK_QUEUES},
                                   target_urls={"metrics": METRICS_URL,
-                                               "forecast": FORECAST_URL},
+                                               "forecast": FORECAST_URL,
+                                               "ingest": INGEST_URL},
                                   service_account=TASKS_SA,
                                   client=rec.tasks_client(tasks.host)),
             secrets=SecretManagerStore(emulators.PROJECT, client=rec.secret_client(secrets)))
@@ -117,6 +120,8 @@ def recorded(events, request, tmp_path, function_client):
 def run_pipeline(events, deps, client) -> None:
     """Every function's part of the product, as a user and the platform drive it."""
     from cloudevents.conversion import to_structured
+
+    from shared.uploads.events import ingest_task_name
 
     auth = client("auth", "auth_http")
     email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
@@ -150,6 +155,14 @@ def run_pipeline(events, deps, client) -> None:
     headers, data = to_structured(event)
     ingest = client("upload", "ingest_finalized", "cloudevent")
     assert ingest.post("/", headers=headers, data=data).status_code == 200
+    # The event handed the file to the ingest task, which the tasks account invokes.
+    task = queued_task(deps, "ingest", ingest_task_name(event.data["bucket"],
+                                                        event.data["name"],
+                                                        event.data["generation"]))
+    assert task.http_request.oidc_token.service_account_email == TASKS_SA
+    assert task.http_request.url == INGEST_URL
+    loaded = deliver_task(lambda fn, t: client(fn, t), "upload", "ingest_task", task)
+    assert loaded["result"]["status"] == "loaded", loaded
     got = uploads.get(f"/api/uploads/{upload['id']}", headers=bearer)
     assert got.get_json()["status"] == "loaded", got.get_json()
     assert got.get_json()["report"]["rows_rejected"] == 1, got.get_json()["report"]

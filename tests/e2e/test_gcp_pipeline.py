@@ -36,6 +36,7 @@ BUCKET = "tidemark-pipeline"
 DATASET_BQ = "tidemark_pipeline"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
 FORECAST_URL = "http://127.0.0.1:9/forecast_task"
+INGEST_URL = "http://127.0.0.1:9/ingest_task"
 
 
 # ------------------------------------------------------------------ fixtures
@@ -78,7 +79,8 @@ def gcp_deps(events, request, tmp_path, function_client, queries):
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset=DATASET_BQ,
                         tasks_location=emulators.TASK_LOCATION,
-                        metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL)
+                        metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
+                        ingest_task_url=INGEST_URL)
     deps = Deps(
         settings,
         blobs=GcsBlobStore(client=events["storage"],
@@ -89,8 +91,11 @@ def gcp_deps(events, request, tmp_path, function_client, queries):
                                     client=bq_client),
         tasks=CloudTasksQueue(project=emulators.PROJECT, location=emulators.TASK_LOCATION,
                               queues={q: q for q in emulators.TASK_QUEUES},
-                              target_urls={"metrics": METRICS_URL, "forecast": FORECAST_URL},
-                              service_account="", client=emulators.tasks_client(tasks)),
+                              target_urls={"metrics": METRICS_URL, "forecast": FORECAST_URL,
+                                           "ingest": INGEST_URL},
+                              service_account="", client=emulators.tasks_client(tasks),
+                              dispatch_deadlines={
+                                  "ingest": settings.ingest_task_dispatch_timeout_s}),
         secrets=SecretManagerStore(emulators.PROJECT,
                                    client=emulators.FakeSecretManagerClient()))
     keys.ensure_in_store(deps.secrets)  # what the first deployment does
@@ -137,6 +142,7 @@ def csv_truth() -> dict:
 
 def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_client, queries):
     from shared.uploads import service as uploads
+    from shared.uploads.events import ingest_task_name
 
     truth = csv_truth()
     tenant, auth = sign_in(gcp_deps)
@@ -163,6 +169,18 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     headers, data = to_structured(event)
     ingest = function_client("upload", "ingest_finalized", "cloudevent")
     assert ingest.post("/", headers=headers, data=data).status_code == 200
+    # The event only claimed the object and handed it to the named ingest task.
+    record = gcp_deps.docs.get(uploads.uploads_path(tenant), upload["id"])
+    assert record is not None and record.data["status"] == "processing", record.data
+    task_name = ingest_task_name(event.data["bucket"], event.data["name"],
+                                 event.data["generation"])
+    ingest_task = queued_task(gcp_deps, "ingest", task_name)
+    assert ingest_task.http_request.url == INGEST_URL
+    assert ingest_task.dispatch_deadline.seconds == 1800
+    assert json.loads(ingest_task.http_request.body)["generation"] == \
+        str(event.data["generation"])
+    loaded = deliver_task(function_client, "upload", "ingest_task", ingest_task)
+    assert loaded["result"]["status"] == "loaded", loaded
     record = gcp_deps.docs.get(uploads.uploads_path(tenant), upload["id"])
     assert record is not None and record.data["status"] == "loaded", record.data
     ds_doc = gcp_deps.docs.get(f"tenants/{tenant}/datasets", dataset)

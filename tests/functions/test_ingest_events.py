@@ -13,6 +13,7 @@ import pytest
 from cloudevents.http import CloudEvent
 
 from shared import errors
+from tests.support.ingest_tasks import finalize_and_ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERSTORE = ROOT / "tests" / "data" / "superstore.csv"
@@ -70,7 +71,7 @@ def test_an_event_past_the_retry_bound_fails_the_upload_without_running(
 def test_a_recent_event_is_ingested(function_client, make_user, deps, upload_main):
     principal, up, data = uploaded(function_client, make_user, deps,
                                    SUPERSTORE.read_bytes()[:20_000])
-    upload_main.ingest_finalized(event(data, datetime.now(UTC) - timedelta(minutes=5)))
+    finalize_and_ingest(upload_main, event(data, datetime.now(UTC) - timedelta(minutes=5)))
     assert record(deps, principal, up)["status"] == "loaded"
 
 
@@ -78,7 +79,7 @@ def test_an_expired_event_leaves_a_loaded_upload_alone(function_client, make_use
                                                        upload_main):
     principal, up, data = uploaded(function_client, make_user, deps,
                                    SUPERSTORE.read_bytes()[:20_000])
-    upload_main.ingest_finalized(event(data, datetime.now(UTC)))
+    finalize_and_ingest(upload_main, event(data, datetime.now(UTC)))
     old = datetime.now(UTC) - timedelta(days=1)
     upload_main.ingest_finalized(event(data, old))
     assert record(deps, principal, up)["status"] == "loaded"
@@ -117,7 +118,7 @@ def test_a_staging_that_raises_part_way_leaves_no_staged_file(
 
     deps.blobs.open = open_breaking
     with pytest.raises(errors.Unavailable):
-        upload_main.ingest_finalized(event(data, datetime.now(UTC)))
+        finalize_and_ingest(upload_main, event(data, datetime.now(UTC)))
     staged = list(staging_dir(deps).glob(f"{up['id']}-*"))
     assert staged == []
     assert record(deps, principal, up)["status"] != "loaded"
@@ -142,7 +143,7 @@ def test_files_left_by_a_run_cut_short_are_removed_by_the_next_run(
 
     principal, up, data = uploaded(function_client, make_user, deps,
                                    SUPERSTORE.read_bytes()[:20_000])
-    upload_main.ingest_finalized(event(data, datetime.now(UTC)))
+    finalize_and_ingest(upload_main, event(data, datetime.now(UTC)))
     assert record(deps, principal, up)["status"] == "loaded"
     assert not stale.exists()
     assert live.exists()  # younger than the lease: it may belong to a live run
@@ -167,7 +168,7 @@ def test_only_uploads_land_in_the_uploads_bucket(function_client, make_user, dep
             "dataset": "Sales"})
         up = resp.get_json()["upload"]
         info = deps.blobs.put(up["bucket"], up["object_name"], data, content_type="text/csv")
-        upload_main.ingest_finalized(event({"bucket": info.bucket, "name": info.name,
+        finalize_and_ingest(upload_main, event({"bucket": info.bucket, "name": info.name,
                                             "generation": info.generation,
                                             "size": str(info.size)}, datetime.now(UTC)))
         ids.append(up["id"])

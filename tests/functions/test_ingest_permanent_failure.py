@@ -16,6 +16,7 @@ import pytest
 from cloudevents.http import CloudEvent
 
 from shared import errors
+from tests.support.ingest_tasks import finalize_and_ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 FINALIZED = "google.cloud.storage.object.v1.finalized"
@@ -109,7 +110,7 @@ def test_a_permanent_warehouse_error_fails_the_upload_with_its_reason(
     up, event = _landed_upload(deps, client, headers)
     deps.warehouse.step = step
 
-    upload_main.ingest_finalized(event)  # returns: the platform must not retry
+    finalize_and_ingest(upload_main, event)  # returns: the platform must not retry
 
     assert deps.warehouse.calls == 1
     got = client.get(f"/api/uploads/{up['id']}", headers=headers).get_json()
@@ -117,7 +118,7 @@ def test_a_permanent_warehouse_error_fails_the_upload_with_its_reason(
     assert got["error"]["code"] == "backend_error"
     assert REFUSAL in got["error"]["message"]
     # A delivery of the same event again changes nothing and tries nothing.
-    upload_main.ingest_finalized(event)
+    finalize_and_ingest(upload_main, event)
     assert deps.warehouse.calls == 1
     assert client.get(f"/api/uploads/{up['id']}", headers=headers).get_json()["status"] \
         == "failed"
@@ -137,10 +138,10 @@ def test_a_failure_that_cannot_be_recorded_is_delivered_again(
     deps.docs.busy_next = True
 
     with pytest.raises(errors.Unavailable):
-        upload_main.ingest_finalized(event)
+        finalize_and_ingest(upload_main, event)
     assert client.get(f"/api/uploads/{up['id']}", headers=headers).get_json()["status"] \
         == "processing"
-    upload_main.ingest_finalized(event)  # the platform's retry
+    finalize_and_ingest(upload_main, event)  # the platform's retry
 
     assert deps.warehouse.calls == 2
     got = client.get(f"/api/uploads/{up['id']}", headers=headers).get_json()

@@ -74,12 +74,19 @@ def test_the_document_has_no_operation_the_code_does_not_serve():
 
 
 def test_task_targets_take_the_task_payload_and_answer_an_outcome():
+    # The ingest task carries the object generation the finalize event claimed; the
+    # others a dataset version.
+    payloads = {"ingest_task": "IngestTaskPayload"}
     for ep in (e for e in ENTRY_POINTS if e.kind == "task"):
         op = SPEC["paths"][ep.mount]["post"]
         assert op["security"] == []
         body = op["requestBody"]["content"]["application/json"]["schema"]
-        assert body == {"$ref": "#/components/schemas/TaskPayload"}
+        model = payloads.get(ep.target, "TaskPayload")
+        assert body == {"$ref": f"#/components/schemas/{model}"}
+        assert model in SPEC["components"]["schemas"]
         assert {"200", "403", "503"} <= set(op["responses"])
+    ingest = SPEC["components"]["schemas"]["IngestTaskPayload"]
+    assert set(ingest["required"]) == {"bucket", "name", "generation"}
 
 
 def test_document_is_3_1_every_operation_has_responses_and_every_reference_resolves():

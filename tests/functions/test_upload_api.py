@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from cloudevents.http import CloudEvent
 
+from tests.support.ingest_tasks import finalize_and_ingest
+
 ROOT = Path(__file__).resolve().parents[2]
 SUPERSTORE = ROOT / "tests" / "data" / "superstore.csv"
 FINALIZED = "google.cloud.storage.object.v1.finalized"
@@ -101,7 +103,7 @@ def test_superstore_flow_load_get_list_delete(client, make_user, deps, upload_ma
     tid = principal["tenant_id"]
     data = SUPERSTORE.read_bytes()
     created = create(client, headers, data)
-    upload_main.ingest_finalized(put_and_event(deps, created, data))
+    finalize_and_ingest(upload_main, put_and_event(deps, created, data))
     up_id = created["upload"]["id"]
     got = client.get(f"/api/uploads/{up_id}", headers=headers).get_json()
     assert got["status"] == "loaded", got.get("error")
@@ -154,7 +156,7 @@ def test_bad_rows_are_reported_and_downloadable(client, make_user, deps, upload_
     lines = [f"2024-01-{d:02d},P{d},{d}" for d in range(1, 20)] + ["2024-01-20,=cmd(),oops"]
     data = ("date,product,amount\n" + "\n".join(lines) + "\n").encode()
     created = create(client, headers, data)
-    upload_main.ingest_finalized(put_and_event(deps, created, data))
+    finalize_and_ingest(upload_main, put_and_event(deps, created, data))
     up_id = created["upload"]["id"]
     report = client.get(f"/api/uploads/{up_id}", headers=headers).get_json()["report"]
     assert report["rows_read"] == 20 and report["rows_loaded"] == 19
@@ -171,7 +173,7 @@ def test_failed_file_reports_error_and_loads_nothing(client, make_user, deps, up
     _, headers = make_user()
     data = b"product,region\nA,EU\n"
     created = create(client, headers, data)
-    upload_main.ingest_finalized(put_and_event(deps, created, data))
+    finalize_and_ingest(upload_main, put_and_event(deps, created, data))
     got = client.get(f"/api/uploads/{created['upload']['id']}", headers=headers).get_json()
     assert got["status"] == "failed"
     assert got["error"]["code"] == "no_date_column"
@@ -183,9 +185,9 @@ def test_replace_mode_swaps_the_dataset_rows(client, make_user, deps, upload_mai
     first = b"date,amount\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n"
     second = b"date,amount\n2024-02-01,10\n"
     c1 = create(client, headers, first)
-    upload_main.ingest_finalized(put_and_event(deps, c1, first))
+    finalize_and_ingest(upload_main, put_and_event(deps, c1, first))
     c2 = create(client, headers, second, mode="replace")
-    upload_main.ingest_finalized(put_and_event(deps, c2, second))
+    finalize_and_ingest(upload_main, put_and_event(deps, c2, second))
     assert count_rows(deps, principal["tenant_id"]) == 1
     ds = deps.docs.get(f"tenants/{principal['tenant_id']}/datasets",
                        c2["upload"]["dataset_id"]).data
@@ -220,7 +222,7 @@ def test_hundred_concurrent_duplicate_events_load_once(client, make_user, deps, 
 
     def deliver():
         try:
-            upload_main.ingest_finalized(event)
+            finalize_and_ingest(upload_main, event)
         except BaseException as exc:
             errors.append(exc)
 
@@ -232,7 +234,7 @@ def test_hundred_concurrent_duplicate_events_load_once(client, make_user, deps, 
     # A delivery that raced the first one may have asked for a retry: redeliver like
     # the platform would, until the upload settles.
     for _ in range(3):
-        upload_main.ingest_finalized(event)
+        finalize_and_ingest(upload_main, event)
     assert not [e for e in errors if not getattr(e, "retryable", False)], errors
     assert count_rows(deps, principal["tenant_id"]) == 9994
     ds = deps.docs.get(f"tenants/{principal['tenant_id']}/datasets",
@@ -271,9 +273,9 @@ def test_crash_then_redelivery_loads_every_row_once(client, make_user, deps, upl
     deps.warehouse.ensure_table(deps.settings.warehouse_table)
     deps.__dict__["warehouse"] = CrashingWarehouse(deps.warehouse, when)
     with pytest.raises(RuntimeError):
-        upload_main.ingest_finalized(event)
-    upload_main.ingest_finalized(event)
-    upload_main.ingest_finalized(event)
+        finalize_and_ingest(upload_main, event)
+    finalize_and_ingest(upload_main, event)
+    finalize_and_ingest(upload_main, event)
     assert count_rows(deps, principal["tenant_id"]) == 28
     got = client.get(f"/api/uploads/{created['upload']['id']}", headers=headers).get_json()
     assert got["status"] == "loaded" and got["report"]["rows_loaded"] == 28

@@ -136,7 +136,7 @@ class World:
 
     def _dispatch(self, delivery, headers: dict[str, str]) -> int:
         client = self._clients[delivery.target]
-        ctype = ("application/cloudevents+json" if delivery.target == "ingest"
+        ctype = ("application/cloudevents+json" if delivery.target == "finalize"
                  else "application/json")
         resp = client.post("/", data=json.dumps(delivery.payload),
                            headers={**headers, "Content-Type": ctype})
@@ -170,7 +170,8 @@ def _clients() -> dict[str, Any]:
         from functions_framework import create_app
 
         for target, (function, entry, kind) in {
-                "ingest": ("upload", "ingest_finalized", "cloudevent"),
+                "finalize": ("upload", "ingest_finalized", "cloudevent"),
+                "ingest": ("upload", "ingest_task", "http"),
                 "metrics": ("metrics", "metrics_task", "http"),
                 "forecast": ("predict", "forecast_task", "http")}.items():
             app = create_app(entry, str(ROOT / "functions" / function / "main.py"), kind)

@@ -18,6 +18,8 @@ CFG = load()
 # https://cloud.google.com/functions/docs/configuring/timeout: 9 minutes (540 s) for
 # event-driven functions.
 EVENT_FUNCTION_TIMEOUT_S = 540
+# Same page: 60 minutes (3,600 s) for HTTP functions.
+HTTP_FUNCTION_TIMEOUT_S = 3600
 # https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks
 # (Task.dispatchDeadline): between 15 seconds and 30 minutes for HTTP targets.
 TASK_DISPATCH_MIN_S, TASK_DISPATCH_MAX_S = 15, 30 * 60
@@ -62,11 +64,31 @@ def test_event_functions_stop_within_the_event_timeout():
         assert _seconds(call["timeout_seconds"]) <= EVENT_FUNCTION_TIMEOUT_S, name
 
 
+def test_the_event_hands_off_to_a_task_that_may_run_longer():
+    """The finalize event stops within the event timeout (540 s); the ingest task it
+    hands the file to runs up to Cloud Tasks' 30-minute dispatch deadline, inside the
+    60 minutes an HTTP function may run."""
+    from shared.settings import Settings
+
+    event = next(m for m in _modules().values() if "event_trigger" in m)
+    task = next(m for m in _modules().values() if m.get("entry_point") == "ingest_task")
+    assert _seconds(event["timeout_seconds"]) <= EVENT_FUNCTION_TIMEOUT_S
+    task_timeout = _seconds(task["timeout_seconds"])
+    assert EVENT_FUNCTION_TIMEOUT_S < task_timeout <= TASK_DISPATCH_MAX_S
+    assert task_timeout <= HTTP_FUNCTION_TIMEOUT_S
+    deadline = _seconds(CFG.locals["ingest_task_environment"]
+                        ["TIDEMARK_INGEST_TASK_DISPATCH_TIMEOUT_S"])
+    for value in (deadline, Settings().ingest_task_dispatch_timeout_s):
+        assert TASK_DISPATCH_MIN_S <= value <= TASK_DISPATCH_MAX_S
+    # Cloud Tasks stops waiting no earlier than the function stops running.
+    assert deadline >= task_timeout
+
+
 def test_the_ingest_waits_for_the_warehouse_less_than_its_function_runs():
     from shared.bootstrap import Deps
     from shared.settings import Settings
 
-    ingest = next(m for m in _modules().values() if "event_trigger" in m)
+    ingest = next(m for m in _modules().values() if m.get("entry_point") == "ingest_task")
     timeout = _seconds(ingest["timeout_seconds"])
     deployed = _seconds(CFG.locals["uploads_environment"]["TIDEMARK_WAREHOUSE_LOAD_TIMEOUT_S"])
     assert deployed < timeout

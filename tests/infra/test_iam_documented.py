@@ -23,6 +23,7 @@ BIND = {
     Resource("bucket", "state"): "var.tf_state_bucket",
     Resource("dataset", "warehouse"): "google_bigquery_dataset.warehouse",
     Resource("service", "ingest_finalized"): "module.ingest_finalized",
+    Resource("service", "ingest_task"): "module.ingest_task",
     Resource("service", "metrics_task"): "module.metrics_task",
     Resource("service", "forecast_task"): "module.forecast_task",
     **{Resource("service_account", fn): f'google_service_account.function["{fn}"]'
@@ -55,8 +56,8 @@ EVENTS_STEPS = [
 GCS_AGENT_STEPS = step(EVENTARC, ("pubsub.topics.publish",), PROJECT)
 
 TASKS = "https://cloud.google.com/tasks/docs/creating-http-target-tasks#token"
-TASKS_STEPS = step(TASKS, ("run.routes.invoke",), Resource("service", "metrics_task"),
-                   Resource("service", "forecast_task"))
+TASKS_STEPS = step(TASKS, ("run.routes.invoke",), Resource("service", "ingest_task"),
+                   Resource("service", "metrics_task"), Resource("service", "forecast_task"))
 
 # cloudbuild.yaml's steps as the deploy pipeline account.
 DEPLOY = "https://cloud.google.com/functions/docs/securing/function-identity"

@@ -17,6 +17,7 @@ from cloudevents.http import CloudEvent
 
 from tests.infra import logging_filter as lf
 from tests.infra.terraform_config import ROOT, TERRAFORM, load
+from tests.support.ingest_tasks import finalize_and_ingest
 
 CFG = load()
 PREFIX = "tidemark-test"
@@ -111,16 +112,16 @@ def scenarios(deps, lines, function_client, make_user, monkeypatch):
     info = deps.blobs.put(created["bucket"], created["object_name"], data,
                           content_type="text/csv")
     lines.clear()
-    upload_main.ingest_finalized(_event(info.bucket, info.name, info.generation, info.size))
+    finalize_and_ingest(upload_main, _event(info.bucket, info.name, info.generation, info.size))
     out["upload_failed"] = entries(lines, "ingest")
 
     # An ingest that ends for good on a non-retryable error.
     def refuse(*args, **kwargs):
         raise errors.Forbidden("permission bigquery.datasets.create denied",
                                code="permission_denied")
-    monkeypatch.setattr("shared.uploads.service.ingest_object", refuse)
+    monkeypatch.setattr("shared.uploads.events.ingest_object", refuse)
     lines.clear()
-    upload_main.ingest_finalized(_event(info.bucket, info.name, info.generation, info.size))
+    finalize_and_ingest(upload_main, _event(info.bucket, info.name, info.generation, info.size))
     out["ingest_failed_permanently"] = entries(lines, "ingest")
 
     # A 5xx from an HTTP function, and a 200 beside it.

@@ -33,6 +33,7 @@ COMMON = {"backend", "log_level", "gcp_project", "gcp_region",
 WAREHOUSE = {"warehouse_dataset", "warehouse_table", "bq_location"}
 TASKS = {"tasks_location", "tasks_queue_metrics", "tasks_queue_forecast",
          "tasks_service_account", "task_dispatch_timeout_s"}
+INGEST_TASK = {"tasks_queue_ingest", "ingest_task_dispatch_timeout_s"}
 UPLOADS = {"uploads_bucket", "signing_service_account", "max_upload_bytes",
            "signed_url_ttl_s", "max_reject_share", "ingest_lease_s"}
 
@@ -42,7 +43,8 @@ NEEDS: dict[str, set[str]] = {
                       "argon2_memory_kib", "argon2_parallelism", "rate_login_ip",
                       "rate_login_account", "rate_register_ip"},
     "upload": COMMON | WAREHOUSE | TASKS | UPLOADS | {"metrics_task_url"},
-    "ingest": COMMON | WAREHOUSE | TASKS | UPLOADS | {"metrics_task_url"},
+    "ingest": COMMON | WAREHOUSE | TASKS | UPLOADS | INGEST_TASK | {"ingest_task_url"},
+    "ingest-task": COMMON | WAREHOUSE | TASKS | UPLOADS | INGEST_TASK | {"metrics_task_url"},
     "metrics": COMMON | WAREHOUSE | TASKS | {"forecast_task_url"},
     "metrics-task": COMMON | WAREHOUSE | TASKS | {"forecast_task_url"},
     "predict": COMMON | WAREHOUSE,
@@ -126,7 +128,11 @@ def test_sizing_is_set_on_purpose(ep):
     timeout = resolve_local(CFG, call["timeout_seconds"])
     limit = 540 if ep.kind == "event" else 3600
     assert 0 < timeout <= limit
-    if ep.kind == "task":
+    if ep.target == "ingest_task":
+        # The ingest task runs as long as Cloud Tasks waits for it (30 min at most).
+        assert timeout == CFG.locals["ingest_task_timeout_seconds"] == 1800
+        assert int(call["cpu"]) >= 2 and call["concurrency"] == 1
+    elif ep.kind == "task":
         assert timeout == CFG.locals["task_timeout_seconds"]
 
 
@@ -162,11 +168,13 @@ def test_deployed_values_are_valid_settings():
         Settings(**literal)
 
 
-def test_ingest_lease_outlives_the_ingest_function():
+def test_ingest_lease_outlives_the_ingest_task():
     lease = CFG.locals["uploads_environment"]["TIDEMARK_INGEST_LEASE_S"]
-    assert lease == "${tostring(local.ingest_timeout_seconds + 60)}"
-    ingest = next(ep for ep in ENTRY_POINTS if ep.kind == "event")
-    assert _call(ingest)["timeout_seconds"] == "${local.ingest_timeout_seconds}"
+    assert lease == "${tostring(local.ingest_task_timeout_seconds + 60)}"
+    task = next(ep for ep in ENTRY_POINTS if ep.target == "ingest_task")
+    assert _call(task)["timeout_seconds"] == "${local.ingest_task_timeout_seconds}"
+    assert _env(task)["TIDEMARK_INGEST_TASK_DISPATCH_TIMEOUT_S"] == \
+        "${tostring(local.ingest_task_timeout_seconds)}"
 
 
 def test_task_urls_point_at_the_task_functions_without_cycles():
@@ -187,7 +195,8 @@ def test_task_urls_point_at_the_task_functions_without_cycles():
     for name in by_name:
         if name not in state:
             visit(name)
-    targets = {"metrics_task_url": "metrics_task", "forecast_task_url": "forecast_task"}
+    targets = {"metrics_task_url": "metrics_task", "forecast_task_url": "forecast_task",
+               "ingest_task_url": "ingest_task"}
     for ep in ENTRY_POINTS:
         env = _env(ep)
         for setting, module in targets.items():

@@ -50,6 +50,8 @@ EXPECTED = {
                ("roles/bigquery.dataEditor", DATASET),
                ("roles/datastore.user", "project"),
                ("roles/cloudtasks.enqueuer", "google_cloud_tasks_queue.metrics"),
+               # the finalize event hands each upload to the ingest task
+               ("roles/cloudtasks.enqueuer", "google_cloud_tasks_queue.ingest"),
                ("roles/iam.serviceAccountUser", "google_service_account.tasks"),
                ("roles/iam.serviceAccountTokenCreator", FN.format("upload"))},
     # metrics: BigQuery (read) + Firestore + Cloud Tasks.

@@ -324,7 +324,7 @@ def signing_credentials() -> Any:
 # ------------------------------------------------------------------ fixtures
 
 TASK_LOCATION = "europe-west1"
-TASK_QUEUES = ("metrics", "forecast")
+TASK_QUEUES = ("ingest", "metrics", "forecast")
 
 _STARTERS: dict[str, Callable[[], Emulator]] = {
     "firestore": start_firestore,

@@ -9,10 +9,73 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from shared import errors
 
 log = logging.getLogger("tidemark.gcp")
+
+
+# BigQuery's reasons for a refusal that passes with time: a rate limit or quota (HTTP
+# 403 with reason rateLimitExceeded or quotaExceeded, or 429) and a failure on its side
+# (backendError, internalError; 500 and 503). Google asks for a retry with exponential
+# backoff (https://cloud.google.com/bigquery/docs/error-messages;
+# https://cloud.google.com/bigquery/docs/troubleshoot-quotas). A 403 with any other
+# reason (accessDenied) stays permanent.
+RETRYABLE_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError",
+                               "internalError"})
+
+
+def reasons(exc: BaseException) -> set[str]:
+    """The `reason` of each ErrorProto an API error carries (its `errors` list), and
+    of a failed job's errorResult, which the client raises with the same shape."""
+    found: set[str] = set()
+    for item in getattr(exc, "errors", None) or ():
+        reason = item.get("reason") if isinstance(item, dict) else None
+        if isinstance(reason, str):
+            found.add(reason)
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str):
+        found.add(reason)
+    return found
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a BigQuery error that a later attempt may pass: a retryable reason,
+    or a 429/500/503 status."""
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, gexc.TooManyRequests | gexc.InternalServerError
+                  | gexc.ServiceUnavailable):
+        return True
+    return isinstance(exc, gexc.GoogleAPICallError) and bool(reasons(exc) & RETRYABLE_REASONS)
+
+
+def retry_policy(initial_s: float, deadline_s: float) -> Any:
+    """Backoff for quota and transient errors of an API call: from 1 s, doubling up to
+    32 s, as BigQuery's SLA asks of clients (https://cloud.google.com/bigquery/sla,
+    "Back-off Requirements"), for at most deadline_s. A job insert retried after a lost
+    answer meets its own job id (409), which the caller handles."""
+    from google.api_core.retry import Retry
+
+    return Retry(predicate=is_transient, initial=initial_s, maximum=32.0, multiplier=2.0,
+                 timeout=deadline_s)
+
+
+def wait_before_next(failure: BaseException, started: float, attempt: int,
+                     initial_s: float, deadline_s: float) -> bool:
+    """After a job failed: True (having waited) when the failure is a quota or
+    transient one and the deadline, counted from `started` (time.monotonic()), leaves
+    room for another job."""
+    import time
+
+    if not is_transient(failure):
+        return False
+    wait = min(32.0, initial_s * 2 ** attempt)
+    if time.monotonic() + wait - started > deadline_s:
+        return False
+    time.sleep(wait)
+    return True
 
 
 def translate(exc: BaseException, what: str) -> errors.AppError:
@@ -21,6 +84,12 @@ def translate(exc: BaseException, what: str) -> errors.AppError:
 
     if isinstance(exc, errors.AppError):
         return exc
+    quota = reasons(exc) & {"rateLimitExceeded", "quotaExceeded"}
+    if isinstance(exc, gexc.GoogleAPICallError) and (quota or is_transient(exc)):
+        return errors.Unavailable(
+            f"{what}: {'quota or rate limit reached' if quota else 'backend error'}, "
+            "retrying later", code="backend_busy",
+            details={"reasons": sorted(reasons(exc) & RETRYABLE_REASONS)})
     if isinstance(exc, gexc.NotFound):
         return errors.NotFound(f"{what}: not found")
     if isinstance(exc, gexc.AlreadyExists):

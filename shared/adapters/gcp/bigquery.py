@@ -29,7 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from shared import errors, schema
-from shared.adapters.gcp._errors import translate, translated
+from shared.adapters.gcp._errors import (
+    retry_policy,
+    translate,
+    translated,
+    wait_before_next,
+)
 from shared.adapters.gcp._lazy import LazyClient
 from shared.ports import LoadResult, Warehouse, where_equal
 
@@ -54,14 +59,19 @@ def _where_sql(where: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 class BigQueryWarehouse(Warehouse):
     def __init__(self, project: str | None = None, dataset: str = "tidemark",
                  location: str = "EU", *, client: Any = None,
-                 load_timeout_s: float = 900.0) -> None:
-        """`client` (a bigquery.Client) is injectable for emulators and tests."""
+                 load_timeout_s: float = 900.0, retry_deadline_s: float = 600.0,
+                 backoff_initial_s: float = 1.0) -> None:
+        """`client` (a bigquery.Client) is injectable for emulators and tests.
+        `retry_deadline_s` bounds the retries of quota and transient errors of one
+        load, inside the ingest task's deadline (terraform/locals.tf)."""
         if not _NAME.match(dataset or ""):
             raise errors.InvalidInput(f"invalid dataset name {dataset!r}")
         self.project = project
         self.dataset = dataset
         self.location = location
         self.load_timeout_s = load_timeout_s
+        self.retry_deadline_s = retry_deadline_s
+        self.backoff_initial_s = backoff_initial_s
 
         def build() -> Any:
             from google.cloud import bigquery
@@ -149,13 +159,22 @@ class BigQueryWarehouse(Warehouse):
 
     # ------------------------------------------------------------------ jobs
 
+    def _retry(self) -> Any:
+        return retry_policy(self.backoff_initial_s, self.retry_deadline_s)
+
+    def _again(self, failure: BaseException, started: float, attempt: int) -> bool:
+        return wait_before_next(failure, started, attempt, self.backoff_initial_s,
+                                self.retry_deadline_s)
+
     def _job(self, job_id: str, make) -> tuple[Any, bool]:
-        """(job, created): start the job, or find the one that already has this id."""
+        """(job, created): start the job, or find the one that already has this id. A
+        quota or transient refusal of the insert is retried with backoff: the job did
+        not start, or a repeat finds it by its id (409)."""
         from google.api_core.exceptions import Conflict
 
         try:
             with translated(f"start job {job_id}"):
-                return make(job_id), True
+                return self._retry()(make)(job_id), True
         except errors.Conflict as exc:
             if not isinstance(exc.__cause__, Conflict):
                 raise
@@ -216,7 +235,10 @@ class BigQueryWarehouse(Warehouse):
         self.ensure_table(table)
         if replace_where:
             return self._load_replacing(table, path, idempotency_key, replace_where)
+        import time
+
         base = _job_base("load", table, idempotency_key)
+        started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             job, created = self._job(
                 f"{base}_{attempt}",
@@ -225,15 +247,18 @@ class BigQueryWarehouse(Warehouse):
             if failure is None:
                 return LoadResult(rows_loaded=int(job.output_rows or 0),
                                   already_loaded=not created)
-            if created:
+            if created and not self._again(failure, started, attempt):
                 raise translate(failure, f"load into {table}") from failure
             # an earlier attempt under this key failed: the key is free, try the next id
         raise errors.Unavailable(f"load into {table}: too many failed attempts")
 
     def _load_replacing(self, table: str, path: str, key: str,
                         where: Mapping[str, Any]) -> LoadResult:
+        import time
+
         cond, params = _where_sql(where)
         base = _job_base("swap", table, key)
+        started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             load_id, swap_id = f"{base}_load_{attempt}", f"{base}_{attempt}"
             done = self._existing(swap_id)
@@ -250,7 +275,8 @@ class BigQueryWarehouse(Warehouse):
             if failure is not None:
                 if created:
                     self._drop(staging)
-                    raise translate(failure, f"load into {table}") from failure
+                    if not self._again(failure, started, attempt):
+                        raise translate(failure, f"load into {table}") from failure
                 continue
             names = [c.name for c in schema.BUSINESS_DATA]
             col_list = ", ".join(f"`{n}`" for n in names)
@@ -263,7 +289,11 @@ class BigQueryWarehouse(Warehouse):
             swap, created = self._job(swap_id, lambda jid, q=sql: self._script_job(jid, q, params))
             failure = self._wait(swap, self.load_timeout_s)
             if failure is not None and created:
-                raise translate(failure, f"replace rows in {table}") from failure
+                # A cancelled or refused transaction changed nothing: the next id may run.
+                self._drop(staging)
+                if not self._again(failure, started, attempt):
+                    raise translate(failure, f"replace rows in {table}") from failure
+                continue
             if failure is None:
                 self._drop(staging)
                 return LoadResult(rows_loaded=int(load.output_rows or 0),

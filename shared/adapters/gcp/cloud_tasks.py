@@ -1,6 +1,6 @@
 """TaskQueue on Cloud Tasks (google-cloud-tasks, imported on first use).
 
-Each target ("metrics", "forecast") has its own queue and its own function URL. Tasks
+Each target ("ingest", "metrics", "forecast") has its own queue and its own function URL. Tasks
 are HTTP POSTs of the JSON payload carrying an OIDC token of the tasks service account
 with the target URL as audience, so the function can stay private (Cloud Run IAM checks
 the token). Named tasks de-duplicate: Cloud Tasks refuses a name used in the last hours
@@ -38,21 +38,32 @@ def task_id(name: str) -> str:
     return (re.sub(r"[^A-Za-z0-9_-]", "_", name)[:400] + "-" + digest)
 
 
+def _deadline(seconds: float) -> int:
+    """Inside the range Cloud Tasks accepts for an HTTP target's dispatch deadline, 15 s
+    to 30 min (Task.dispatchDeadline,
+    https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks)."""
+    return int(min(max(seconds, _MIN_DISPATCH_S), _MAX_DISPATCH_S))
+
+
 class CloudTasksQueue(TaskQueue):
     def __init__(self, project: str, location: str, queues: Mapping[str, str],
                  target_urls: Mapping[str, str], service_account: str, *,
                  client: Any = None, dispatch_deadline_s: float = 600.0,
-                 audiences: Mapping[str, str] | None = None) -> None:
+                 audiences: Mapping[str, str] | None = None,
+                 dispatch_deadlines: Mapping[str, float] | None = None) -> None:
         """queues and target_urls are keyed by target; `audiences` overrides the OIDC
-        audience per target (default: the target URL). `client` is injectable."""
+        audience per target (default: the target URL), `dispatch_deadlines` the
+        dispatch deadline per target (the ingest task runs longer than the others).
+        `client` is injectable."""
         self.project = project
         self.location = location
         self.queues = dict(queues)
         self.target_urls = dict(target_urls)
         self.service_account = service_account
         self.audiences = dict(audiences or {})
-        self.dispatch_deadline_s = int(min(max(dispatch_deadline_s, _MIN_DISPATCH_S),
-                                           _MAX_DISPATCH_S))
+        self.dispatch_deadline_s = _deadline(dispatch_deadline_s)
+        self.dispatch_deadlines = {t: _deadline(v) for t, v in
+                                   (dispatch_deadlines or {}).items()}
 
         def build() -> Any:
             import os
@@ -110,7 +121,8 @@ class CloudTasksQueue(TaskQueue):
         task: dict[str, Any] = {
             "name": f"{parent}/tasks/{task_id(name)}",
             "http_request": http_request,
-            "dispatch_deadline": duration_pb2.Duration(seconds=self.dispatch_deadline_s),
+            "dispatch_deadline": duration_pb2.Duration(
+                seconds=self.dispatch_deadlines.get(target, self.dispatch_deadline_s)),
         }
         if delay_s > 0:
             ts = timestamp_pb2.Timestamp()

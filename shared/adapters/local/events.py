@@ -7,7 +7,10 @@ retries on, again until the function completes successfully
 (https://cloud.google.com/functions/docs/writing/retries). Here the event goes through
 the durable task queue instead, named per object generation, so it is delivered once
 per generation and retried like the cloud would; a second finalize of the same
-generation (a restart that re-emits it) enqueues nothing.
+generation (a restart that re-emits it) enqueues nothing. The queue target is
+`finalize`; the event's own hand-off to the ingest task (shared.uploads.events) is a
+second delivery of the same queue, target `ingest`, as it is a second hop through Cloud
+Tasks on Google Cloud.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class LocalEventDelivery:
 
     def __call__(self, event: dict[str, Any]) -> TaskRef:
         data = event["data"]
-        ref = self._tasks().enqueue("ingest", event, name=finalize_task_name(data))
+        ref = self._tasks().enqueue("finalize", event, name=finalize_task_name(data))
         if self._on_received is not None:
             try:
                 self._on_received(data)

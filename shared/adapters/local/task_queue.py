@@ -183,7 +183,7 @@ class SqliteTaskQueue(TaskQueue):
         import requests
 
         body = json.dumps(d.payload)
-        ctype = "application/cloudevents+json" if d.target == "ingest" else "application/json"
+        ctype = "application/cloudevents+json" if d.target == "finalize" else "application/json"
         resp = requests.post(self.base_url + TASK_TARGETS[d.target], data=body,
                              headers={**headers, "Content-Type": ctype}, timeout=600)
         return resp.status_code
