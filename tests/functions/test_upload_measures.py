@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ingest_tasks import finalize_and_ingest
 from tests.support.upload_flow import create_upload, put_to_signed_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def ingest(client, deps, upload_main, headers, name: str) -> tuple[dict, dict]:
     body = {k: v for k, v in options.items() if k == "keep_rows_without_amount"}
     data = (CORPUS / name).read_bytes()
     created = create_upload(client, headers, data, **body)
-    upload_main.ingest_finalized(put_to_signed_url(deps, created, data))
+    finalize_and_ingest(upload_main, put_to_signed_url(deps, created, data))
     resp = client.get(f"/api/uploads/{created['upload']['id']}", headers=headers)
     assert resp.status_code == 200
     return expected, resp.get_json()

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from cloudevents.http import CloudEvent
 
+from tests.support.ingest_tasks import finalize_and_ingest
+
 ROOT = Path(__file__).resolve().parents[2]
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 
@@ -42,7 +44,7 @@ def load(client, deps, upload_main, headers, data: bytes, **body) -> dict:
     assert resp.status_code == 201, resp.get_json()
     up = resp.get_json()["upload"]
     info = deps.blobs.put(up["bucket"], up["object_name"], data, content_type="text/csv")
-    upload_main.ingest_finalized(CloudEvent(
+    finalize_and_ingest(upload_main, CloudEvent(
         {"type": FINALIZED,
          "source": f"//storage.googleapis.com/projects/_/buckets/{info.bucket}"},
         {"bucket": info.bucket, "name": info.name, "generation": info.generation,
