@@ -110,6 +110,10 @@ class UploadCreateRequest(RequestModel):
         default=None, description="Settles a date column whose day/month order is ambiguous")
     decimal_separator: Annotated[Literal[".", ","] | None,
                                  _one_of((None, ".", ","), "must be '.' or ','")] = None
+    confirm_duplicate: Annotated[bool, _one_of((True, False), "must be true or false")] = \
+        Field(default=False, description="Load an append even when the same content is "
+              "already loaded into the dataset (otherwise it fails as duplicate_content), "
+              "and keep its lines whose order ids are already loaded")
 
     @classmethod
     def error_message(cls, fields: dict[str, list[str]]) -> str:
@@ -147,7 +151,8 @@ class UploadReport(BaseModel):
     rows_rejected: int | None = None
     rejected_by_reason: dict[str, int] | None = Field(
         default=None, description="Reasons: column_count, missing_date, invalid_date, "
-        "invalid_amount, invalid_quantity, invalid_unit_price, missing_measure")
+        "invalid_amount, invalid_quantity, invalid_unit_price, missing_measure, "
+        "duplicate_order_line")
     examples: list[UploadReportExample] | None = None
     mapping: dict[str, UploadMappedColumn] | None = None
     columns: list[UploadColumn] | None = None
@@ -160,8 +165,18 @@ class UploadError(ErrorDetail):
     code: str = Field(description="e.g. empty_file, not_text, no_header, no_data_rows, "
                       "no_date_column, no_measure_column, ambiguous_date_format, "
                       "too_many_rejects, mapping_column_missing, mapping_type_mismatch, "
-                      "parse_error, encoding_error, object_missing")
+                      "parse_error, encoding_error, object_missing, duplicate_content "
+                      "(details: the earlier upload_id, filename, loaded_at)")
     details: Any = None
+
+
+class UploadOverlap(BaseModel):
+    """An earlier upload with rows in this upload's dates"""
+
+    upload_id: str
+    first: str
+    last: str
+    rows: int = Field(description="The earlier upload's rows in those dates")
 
 
 class Upload(BaseModel):
@@ -191,6 +206,15 @@ class Upload(BaseModel):
     upload_expires_at: datetime | None = None
     report: UploadReport | None = None
     error: UploadError | None = None
+    confirm_duplicate: bool | None = None
+    fingerprint: str | None = Field(default=None, description="SHA-256 of the file's bytes")
+    first_date: str | None = Field(default=None, description="First business date loaded")
+    last_date: str | None = Field(default=None, description="Last business date loaded")
+    row_count: int | None = Field(default=None, description="Rows this upload loaded")
+    duplicate_order_lines: int | None = Field(
+        default=None, description="Lines left out because their order id was already "
+        "loaded (rejected as duplicate_order_line)")
+    overlaps: list[UploadOverlap] | None = None
 
 
 class UploadCreated(BaseModel):
