@@ -87,7 +87,7 @@ class Fingerprint:
             self.digest = digest
 
     def __call__(self) -> BinaryIO:
-        return io.BufferedReader(_Hashing(self._open(), self._finished), _CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_Hashing(self._open(), self._finished), _CHUNK)
 
     def result(self) -> str:
         """The fingerprint; read once more, in chunks, only if no pass read it all."""
