@@ -3,8 +3,9 @@
 Three checks, all on an append (a replace swaps the dataset's rows, so nothing it
 brings can double what was there):
 - content: the SHA-256 of the object's bytes, taken while the ingest streams the file
-  (no extra read). The lookup is a document keyed by (dataset, fingerprint), one `get`,
-  so no Firestore query and no index is needed. The object's own MD5 is not used: GCS
+  (no extra read). The lookup is a document keyed by (dataset, fingerprint), read and
+  taken in one transaction, so no Firestore query and no index is needed, and two
+  identical appends ingested at once cannot both get in. The object's own MD5 is not used: GCS
   gives none for composite objects, and the local store gives none at all
   (https://cloud.google.com/storage/docs/hashes-etags#composite-objects).
 - dates: the staged file's first and last business date (its Parquet statistics) are
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from shared.bootstrap import Deps
     from shared.ingest.pipeline import Staged
     from shared.ingest.report import Report
+    from shared.ports import Transaction
     from shared.uploads.claims import IngestRun
 
 REASON = "duplicate_order_line"
@@ -127,28 +129,41 @@ def staged_span(parquet_path: Path) -> Span:
 
 def earlier_copy(deps: Deps, tenant_id: str, dataset_id: str, digest: str,
                  upload_id: str) -> dict[str, Any] | None:
-    """The loaded upload that brought the same bytes into the dataset, if its rows are
-    still there: deleted since, or swapped away by a later replace, it no longer counts."""
-    fp = deps.docs.get(fingerprints_path(tenant_id), fingerprint_key(dataset_id, digest))
-    if fp is None or fp.data.get("upload_id") in (None, upload_id):
+    """The upload that brought the same bytes into the dataset, if its rows are still
+    there (deleted since, failed, or swapped away by a later replace, it no longer
+    counts) or are being loaded now. Otherwise this upload takes the fingerprint's
+    document, in the same transaction: of two identical appends ingested at the same
+    time, one loads and the other is refused, where two separate reads would let both in.
+    """
+    fingerprints = fingerprints_path(tenant_id)
+    key = fingerprint_key(dataset_id, digest)
+
+    def tx_fn(tx: Transaction) -> dict[str, Any] | None:
+        fp = tx.get(fingerprints, key)
+        holder = fp.data.get("upload_id") if fp is not None else None
+        earlier = tx.get(uploads_path(tenant_id), holder) if holder else None
+        dataset = tx.get(datasets_path(tenant_id), dataset_id)
+        if fp is not None and earlier is not None and holder != upload_id:
+            status = earlier.data.get("status")
+            replaced = int((dataset.data if dataset else {}).get("replaced_version") or 0)
+            version = int(earlier.data.get("dataset_version") or 0)
+            if status == "processing" or (status == "loaded" and version >= replaced):
+                return {"upload_id": earlier.id, "filename": earlier.data.get("filename"),
+                        "loaded_at": fp.data.get("loaded_at")}
+        tx.set(fingerprints, key, {"upload_id": upload_id, "dataset_id": dataset_id,
+                                   "loaded_at": None})
         return None
-    earlier = deps.docs.get(uploads_path(tenant_id), fp.data["upload_id"])
-    if earlier is None or earlier.data.get("status") != "loaded":
-        return None
-    dataset = deps.docs.get(datasets_path(tenant_id), dataset_id)
-    replaced = int((dataset.data if dataset else {}).get("replaced_version") or 0)
-    if int(earlier.data.get("dataset_version") or 0) < replaced:
-        return None
-    return {"upload_id": earlier.id, "filename": earlier.data.get("filename"),
-            "loaded_at": fp.data.get("loaded_at") or earlier.data.get("updated_at")}
+
+    return deps.docs.transaction(tx_fn)
 
 
 def duplicate_error(earlier: dict[str, Any]) -> dict[str, Any]:
     loaded_at = earlier["loaded_at"]
-    when = loaded_at.isoformat() if hasattr(loaded_at, "isoformat") else str(loaded_at)
+    when = loaded_at.isoformat() if hasattr(loaded_at, "isoformat") else None
     return {"code": "duplicate_content",
             "message": f"this file's content was already loaded into the dataset by upload "
-                       f"{earlier['upload_id']} ({earlier['filename']}, {when}); nothing "
+                       f"{earlier['upload_id']} ({earlier['filename']}, "
+                       f"{when or 'being loaded now'}); nothing "
                        "was loaded. Send it again with confirm_duplicate: true to load "
                        "it anyway",
             "details": {"upload_id": earlier["upload_id"], "filename": earlier["filename"],

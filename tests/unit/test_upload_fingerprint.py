@@ -47,3 +47,23 @@ def test_readinto_is_hashed_like_read():
         while stream.readinto(buf):
             pass
     assert fp.digest == hashlib.sha256(data).hexdigest()
+
+
+def test_two_identical_appends_at_once_let_one_in(deps):
+    """The first check takes the fingerprint while its upload is still processing; the
+    second sees it held and is refused, naming the first; once the first has failed,
+    the content is free again."""
+    from shared.uploads.duplicates import earlier_copy
+    from shared.uploads.records import uploads_path
+
+    tenant, digest = "t_dup", "ab" * 32
+    for upload_id in ("up_a", "up_b"):
+        deps.docs.set(uploads_path(tenant), upload_id,
+                      {"status": "processing", "filename": f"{upload_id}.csv"})
+    assert earlier_copy(deps, tenant, "ds_x", digest, "up_a") is None
+    assert earlier_copy(deps, tenant, "ds_x", digest, "up_a") is None  # a redelivery
+    held = earlier_copy(deps, tenant, "ds_x", digest, "up_b")
+    assert held == {"upload_id": "up_a", "filename": "up_a.csv", "loaded_at": None}
+    assert earlier_copy(deps, tenant, "ds_other", digest, "up_b") is None
+    deps.docs.update(uploads_path(tenant), "up_a", {"status": "failed"})
+    assert earlier_copy(deps, tenant, "ds_x", digest, "up_b") is None
