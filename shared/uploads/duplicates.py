@@ -321,6 +321,9 @@ def duplicates_of(deps: Deps, run: IngestRun, record: dict[str, Any], staged: St
         earlier = earlier_copy(deps, run.tenant_id, dataset_id, digest, run.upload_id)
         if earlier is not None:
             return {**facts, "error": duplicate_error(earlier)}
+    dataset = deps.docs.get(datasets_path(run.tenant_id), dataset_id)
+    if dataset is None or not int(dataset.data.get("row_count") or 0):
+        return facts  # nothing loaded yet: no warehouse query to pay for
     found = overlaps(deps, run.tenant_id, dataset_id, run.upload_id, span)
     if not found:
         return facts

@@ -68,6 +68,13 @@ def _mapping(value: Any) -> dict[str, str | None]:
     return value
 
 
+def _boolean(value: Any) -> bool:
+    # `0 in (True, False)` holds in Python: only the JSON booleans themselves pass.
+    if value is not True and value is not False:
+        raise problem("must be true or false")
+    return value
+
+
 def _one_of(allowed: tuple[Any, ...], message: str):
     def check(value: Any) -> Any:
         if value not in allowed:
@@ -110,7 +117,7 @@ class UploadCreateRequest(RequestModel):
         default=None, description="Settles a date column whose day/month order is ambiguous")
     decimal_separator: Annotated[Literal[".", ","] | None,
                                  _one_of((None, ".", ","), "must be '.' or ','")] = None
-    confirm_duplicate: Annotated[bool, _one_of((True, False), "must be true or false")] = \
+    confirm_duplicate: Annotated[bool, BeforeValidator(_boolean)] = \
         Field(default=False, description="Load an append even when the same content is "
               "already loaded into the dataset (otherwise it fails as duplicate_content), "
               "and keep its lines whose order ids are already loaded")

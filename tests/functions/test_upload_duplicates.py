@@ -143,3 +143,12 @@ def test_a_replace_is_never_refused_as_a_duplicate(client, make_user, deps, uplo
     again = upload(client, headers, deps, upload_main, data)
     assert again["status"] == "failed"
     assert again["error"]["details"]["upload_id"] == replaced["id"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", None])
+def test_confirm_duplicate_takes_only_a_boolean(client, make_user, value):
+    _, headers = make_user("analyst")
+    resp = client.post("/api/uploads", json={"filename": "a.csv", "size_bytes": 5,
+                                             "confirm_duplicate": value}, headers=headers)
+    assert resp.status_code == 400
+    assert "confirm_duplicate" in resp.get_json()["error"]["message"]
