@@ -24,6 +24,8 @@ from shared.uploads.records import (
     TaskPayload,
     datasets_path,
     event_key,
+    fingerprint_key,
+    fingerprints_path,
     parse_object_name,
     uploads_path,
 )
@@ -227,9 +229,13 @@ def fail(deps: Ports, run: IngestRun, error: dict[str, Any],
 
 
 def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
-           report: dict[str, Any]) -> None:
-    """processing -> loaded, with the dataset's version bumped, in one transaction."""
+           report: dict[str, Any], facts: dict[str, Any] | None = None) -> None:
+    """processing -> loaded, with the dataset's version bumped, in one transaction.
+    `facts` (fingerprint, first/last date, rows, repeated lines) go on the upload, and
+    the fingerprint's document then names this upload (see shared.uploads.duplicates);
+    a replace records its version, before which no earlier content counts as loaded."""
     datasets = datasets_path(run.tenant_id)
+    facts = dict(facts or {})
 
     def tx_fn(tx: Transaction) -> None:
         now = datetime.now(UTC)
@@ -243,13 +249,20 @@ def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
         rows = report["rows_loaded"] + (0 if mode == "replace"
                                          else int(current.get("row_count", 0)))
         changes = {"version": version, "row_count": rows, "updated_at": now}
+        if mode == "replace":
+            changes["replaced_version"] = version
         if dataset is None:
             tx.set(datasets, dataset_id, {"name": dataset_id, "created_at": now, **changes})
         else:
             tx.update(datasets, dataset_id, changes)
         tx.update(run.uploads, run.upload_id, {
             "status": "loaded", "progress": 1.0, "report": report, "error": None,
-            "dataset_version": version, "updated_at": now})
+            "dataset_version": version, "updated_at": now, **facts})
+        if facts.get("fingerprint"):
+            tx.set(fingerprints_path(run.tenant_id),
+                   fingerprint_key(dataset_id, facts["fingerprint"]),
+                   {"upload_id": run.upload_id, "dataset_id": dataset_id,
+                    "dataset_version": version, "loaded_at": now})
         tx.update(EVENTS, run.key, {"status": "committed", "dataset_version": version,
                                     "dataset_id": dataset_id, "updated_at": now})
 

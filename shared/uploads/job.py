@@ -32,6 +32,7 @@ from shared.ingest.pipeline import Staged, stage
 from shared.ingest.report import IngestFailed
 from shared.uploads import claims
 from shared.uploads.claims import IngestRun
+from shared.uploads.duplicates import Fingerprint, duplicates_of
 from shared.uploads.records import rejected_name
 
 if TYPE_CHECKING:
@@ -159,9 +160,11 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
             "the object exceeds the upload size limit", code="upload_too_large")))
     staged: Staged | None = None
     workdir = staging_dir(deps)
+    fingerprint = Fingerprint(
+        lambda: deps.blobs.open(run.bucket, run.name, generation=generation), info.size)
     try:
-        staged = stage(lambda: deps.blobs.open(run.bucket, run.name, generation=generation),
-                       opts, workdir, size=info.size, progress=_ProgressWriter(deps, run),
+        staged = stage(fingerprint, opts, workdir, size=info.size,
+                       progress=_ProgressWriter(deps, run),
                        name=f"{run.upload_id}-{generation}")
     except IngestFailed as exc:
         rejected = workdir / f"{run.upload_id}-{generation}.rejected.csv"
@@ -171,10 +174,14 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
         rejected.unlink(missing_ok=True)
         return claims.fail(deps, run, _failure(exc), report)
     try:
+        table = deps.settings.warehouse_table
+        deps.warehouse.ensure_table(table)  # the duplicate checks read it
+        facts = duplicates_of(deps, run, record, staged, fingerprint.result(),
+                              workdir / f"{run.upload_id}-{generation}.rejected.csv")
+        if "error" in facts:
+            return claims.fail(deps, run, facts["error"])
         if staged.rejected_path:
             _store_rejected(deps, run, staged.rejected_path)
-        table = deps.settings.warehouse_table
-        deps.warehouse.ensure_table(table)
         replace = {"tenant_id": run.tenant_id, "dataset_id": opts.dataset_id} \
             if record.get("mode") == "replace" else None
         result = deps.warehouse.load_parquet(table, str(staged.parquet_path),
@@ -186,7 +193,7 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
             staged.rejected_path.unlink(missing_ok=True)
     report = staged.report.to_dict()
     report["rows_loaded"] = result.rows_loaded
-    claims.commit(deps, run, opts.dataset_id, record.get("mode"), report)
+    claims.commit(deps, run, opts.dataset_id, record.get("mode"), report, facts)
     return {"status": "loaded", "upload_id": run.upload_id, "rows_loaded": result.rows_loaded}
 
 

@@ -68,9 +68,9 @@ def _mapping(value: Any) -> dict[str, str | None]:
     return value
 
 
-def _flag(value: Any) -> bool:
-    # JSON true/false only: 1, "yes" or "true" are a client's mistake, not a choice.
-    if not isinstance(value, bool):
+def _boolean(value: Any) -> bool:
+    # `0 in (True, False)` holds in Python: only the JSON booleans themselves pass.
+    if value is not True and value is not False:
         raise problem("must be true or false")
     return value
 
@@ -118,10 +118,14 @@ class UploadCreateRequest(RequestModel):
     decimal_separator: Annotated[Literal[".", ","] | None,
                                  _one_of((None, ".", ","), "must be '.' or ','")] = None
     keep_rows_without_amount: Annotated[
-        bool, BeforeValidator(_flag)] = Field(
+        bool, BeforeValidator(_boolean)] = Field(
         default=False, description="Load sale lines whose amount is empty or a null token "
         "(counted in the report as rows_without_amount) instead of rejecting them as "
         "missing_amount")
+    confirm_duplicate: Annotated[bool, BeforeValidator(_boolean)] = \
+        Field(default=False, description="Load an append even when the same content is "
+              "already loaded into the dataset (otherwise it fails as duplicate_content), "
+              "and keep its lines whose order ids are already loaded")
 
     @classmethod
     def error_message(cls, fields: dict[str, list[str]]) -> str:
@@ -189,7 +193,7 @@ class UploadReport(BaseModel):
     rejected_by_reason: dict[str, int] | None = Field(
         default=None, description="Reasons: column_count, missing_date, invalid_date, "
         "invalid_amount, missing_amount, invalid_quantity, invalid_unit_price, "
-        "missing_measure")
+        "missing_measure, duplicate_order_line")
     examples: list[UploadReportExample] | None = None
     mapping: dict[str, UploadMappedColumn] | None = None
     columns: list[UploadColumnQuality] | None = None
@@ -216,8 +220,18 @@ class UploadError(ErrorDetail):
     code: str = Field(description="e.g. empty_file, not_text, no_header, no_data_rows, "
                       "no_date_column, no_measure_column, ambiguous_date_format, "
                       "too_many_rejects, mapping_column_missing, mapping_type_mismatch, "
-                      "parse_error, encoding_error, object_missing")
+                      "parse_error, encoding_error, object_missing, duplicate_content "
+                      "(details: the earlier upload_id, filename, loaded_at)")
     details: Any = None
+
+
+class UploadOverlap(BaseModel):
+    """An earlier upload with rows in this upload's dates"""
+
+    upload_id: str
+    first: str
+    last: str
+    rows: int = Field(description="The earlier upload's rows in those dates")
 
 
 class Upload(BaseModel):
@@ -250,6 +264,15 @@ class Upload(BaseModel):
     warning_count: int = Field(default=0, description="Warnings in the report; a loaded "
                                "upload with warnings is loaded with warnings")
     error: UploadError | None = None
+    confirm_duplicate: bool | None = None
+    fingerprint: str | None = Field(default=None, description="SHA-256 of the file's bytes")
+    first_date: str | None = Field(default=None, description="First business date loaded")
+    last_date: str | None = Field(default=None, description="Last business date loaded")
+    row_count: int | None = Field(default=None, description="Rows this upload loaded")
+    duplicate_order_lines: int | None = Field(
+        default=None, description="Lines left out because their order id was already "
+        "loaded (rejected as duplicate_order_line)")
+    overlaps: list[UploadOverlap] | None = None
 
 
 class UploadCreated(BaseModel):

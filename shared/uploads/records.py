@@ -34,6 +34,16 @@ def datasets_path(tenant_id: str) -> str:
     return f"tenants/{tenant_id}/datasets"
 
 
+def fingerprints_path(tenant_id: str) -> str:
+    return f"tenants/{tenant_id}/fingerprints"
+
+
+def fingerprint_key(dataset_id: str, digest: str) -> str:
+    """One document per (dataset, content): the duplicate check is a `get` by id, which
+    needs no query and so no index."""
+    return f"{dataset_id}-{digest}"
+
+
 def object_name(tenant_id: str, upload_id: str) -> str:
     """Chosen by the server, never by the client."""
     return f"uploads/{tenant_id}/{upload_id}.csv"

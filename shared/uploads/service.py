@@ -23,6 +23,8 @@ from shared.uploads.models import UploadCreateRequest
 from shared.uploads.records import (
     UPLOAD_ID,
     datasets_path,
+    fingerprint_key,
+    fingerprints_path,
     object_name,
     rejected_name,
     uploads_path,
@@ -56,7 +58,8 @@ def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> 
             "content_type": req.content_type, "dataset_name": req.dataset, "mode": req.mode,
             "mapping": req.mapping, "date_order": req.date_order,
             "decimal_separator": req.decimal_separator,
-            "keep_rows_without_amount": req.keep_rows_without_amount}
+            "keep_rows_without_amount": req.keep_rows_without_amount,
+            "confirm_duplicate": req.confirm_duplicate}
 
 
 def _ensure_dataset(deps: Deps, tenant_id: str, name: str, now: datetime) -> str:
@@ -102,7 +105,7 @@ def create_upload(deps: Deps, principal: Principal,
         "progress": 0.0, "created_at": now, "updated_at": now,
         "created_by": principal.user_id, "bucket": settings.uploads_bucket,
         "object_name": name, "generation": None, "report": None, "error": None,
-        "upload_expires_at": signed.expires_at,
+        "upload_expires_at": signed.expires_at, "confirm_duplicate": req["confirm_duplicate"],
     }
     deps.docs.create(uploads_path(principal.tenant_id), upload_id, record)
     return {"upload": public(record), "upload_url": signed.url, "method": signed.method,
@@ -161,9 +164,12 @@ def delete_upload(deps: Deps, principal: Principal, upload_id: str) -> dict[str,
             table, {"tenant_id": tid, "dataset_id": ds, "upload_id": upload_id},
             idempotency_key=f"delete-{upload_id}")
 
+    fp_key = fingerprint_key(ds, record["fingerprint"]) if record.get("fingerprint") else None
+
     def commit(tx: Transaction) -> int | None:
         tx.get(uploads_path(tid), upload_id)
         dataset = tx.get(datasets_path(tid), ds)
+        fp = tx.get(fingerprints_path(tid), fp_key) if fp_key else None
         version = None
         if dataset is not None and record["status"] == "loaded":
             version = int(dataset.data.get("version", 0)) + 1
@@ -171,6 +177,8 @@ def delete_upload(deps: Deps, principal: Principal, upload_id: str) -> dict[str,
             tx.update(datasets_path(tid), ds, {"version": version, "row_count": rows,
                                                 "updated_at": datetime.now(UTC)})
         tx.delete(uploads_path(tid), upload_id)
+        if fp_key and fp is not None and fp.data.get("upload_id") == upload_id:
+            tx.delete(fingerprints_path(tid), fp_key)  # its content is no longer loaded
         return version
 
     version = deps.docs.transaction(commit)

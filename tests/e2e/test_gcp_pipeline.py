@@ -296,3 +296,57 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
 
     # Firestore in production refuses a query no index serves; the emulator does not.
     assert_indexed(queries)
+
+
+def _send(function_client, events, gcp_deps, auth, body: bytes, **extra) -> str:
+    """Create an upload, PUT the bytes to its signed URL, deliver the finalize event
+    and the ingest task it hands off to; the upload id."""
+    from cloudevents.conversion import to_structured
+
+    created = function_client("upload", "upload_http").post(
+        "/api/uploads", headers=auth, json={
+            "filename": "week.csv", "size_bytes": len(body), "content_type": "text/csv",
+            "dataset": "Weekly", **extra})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    out = created.get_json()
+    put = requests.put(out["upload_url"], data=body, headers=out["headers"], timeout=60)
+    assert put.status_code == 200, put.text
+    event = to_cloud_event(pull_finalize_event(events, out["upload"]["object_name"]))
+    headers, data = to_structured(event)
+    ingest = function_client("upload", "ingest_finalized", "cloudevent")
+    assert ingest.post("/", headers=headers, data=data).status_code == 200
+    task = queued_task(gcp_deps, "ingest", ingest_task_name(
+        event.data["bucket"], event.data["name"], event.data["generation"]))
+    deliver_task(function_client, "upload", "ingest_task", task)
+    return out["upload"]["id"]
+
+
+def test_the_same_file_twice_is_refused_on_the_gcp_adapters(events, gcp_deps,
+                                                            function_client, queries):
+    """The fingerprint document in Firestore, the overlap query in BigQuery: a second
+    append of the same bytes fails naming the first; confirmed, it loads."""
+    tenant, auth = sign_in(gcp_deps)
+    body = ("Order Date,Order ID,Sales\n" + "".join(
+        f"2024-06-{d:02d},W-{d},{d * 3}.25\n" for d in range(1, 8))).encode()
+    first = _send(function_client, events, gcp_deps, auth, body)
+    again = _send(function_client, events, gcp_deps, auth, body)
+    upload_http = function_client("upload", "upload_http")
+    got = upload_http.get(f"/api/uploads/{again}", headers=auth).get_json()
+    assert got["status"] == "failed", got
+    assert got["error"]["code"] == "duplicate_content"
+    assert got["error"]["details"]["upload_id"] == first
+    assert got["error"]["details"]["filename"] == "week.csv"
+    loaded = upload_http.get(f"/api/uploads/{first}", headers=auth).get_json()
+    assert (loaded["first_date"], loaded["last_date"]) == ("2024-06-01", "2024-06-07")
+    assert loaded["row_count"] == 7 and len(loaded["fingerprint"]) == 64
+
+    confirmed = _send(function_client, events, gcp_deps, auth, body, confirm_duplicate=True)
+    got = upload_http.get(f"/api/uploads/{confirmed}", headers=auth).get_json()
+    assert got["status"] == "loaded", got
+    assert any(first in w and "2024-06-01 to 2024-06-07" in w
+               for w in got["report"]["warnings"])
+    [stored] = gcp_deps.warehouse.query(
+        "SELECT COUNT(*) AS n FROM {business_data} WHERE tenant_id = @t", {"t": tenant})
+    assert stored["n"] == 14
+    # The duplicate check is a get by document id: no query, so no index to declare.
+    assert not [q for q in queries.queries if q.collection == "fingerprints"]
