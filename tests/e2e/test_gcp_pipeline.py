@@ -315,6 +315,8 @@ def _send(function_client, events, gcp_deps, auth, body: bytes, **extra) -> str:
     headers, data = to_structured(event)
     ingest = function_client("upload", "ingest_finalized", "cloudevent")
     assert ingest.post("/", headers=headers, data=data).status_code == 200
+    from shared.uploads.events import ingest_task_name
+
     task = queued_task(gcp_deps, "ingest", ingest_task_name(
         event.data["bucket"], event.data["name"], event.data["generation"]))
     deliver_task(function_client, "upload", "ingest_task", task)
