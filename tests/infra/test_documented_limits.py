@@ -232,3 +232,86 @@ def test_key_sets_written_to_secret_manager_fit_a_secret_version(rotations):
         keyset = keys.rotate(keyset)  # the keep the `keys rotate` command uses
     assert len(keyset) <= SECRET_PAYLOAD_BYTES
     assert len(keys.public_jwks(keyset)) <= SECRET_PAYLOAD_BYTES
+
+
+# A transaction (or a batched commit) may carry at most 500 writes:
+# https://cloud.google.com/firestore/quotas#writes_and_transactions
+FIRESTORE_WRITES_PER_TRANSACTION = 500
+
+
+class _CountingTransaction:
+    """Passes every call to the store's transaction and counts the writes."""
+
+    def __init__(self, tx, counts: list[int]) -> None:
+        self._tx, self._counts = tx, counts
+
+    def get(self, collection, doc_id):
+        return self._tx.get(collection, doc_id)
+
+    def _write(self, name, *args):
+        self._counts[-1] += 1
+        return getattr(self._tx, name)(*args)
+
+    def set(self, *args):
+        return self._write("set", *args)
+
+    def create(self, *args):
+        return self._write("create", *args)
+
+    def update(self, *args):
+        return self._write("update", *args)
+
+    def delete(self, *args):
+        return self._write("delete", *args)
+
+
+def test_no_transaction_the_product_runs_exceeds_firestores_write_limit(settings,
+                                                                         function_client):
+    """Sign-up, invites, an upload with rejected rows, its ingest, metrics, a second
+    upload and a delete, run on a document store that counts each transaction's
+    writes: every transaction stays within Firestore's limit (and writes something:
+    the count is live)."""
+    from shared.adapters.local.sqlite_docs import SqliteDocumentStore
+    from shared.auth.tokens import clear_key_cache
+    from shared.bootstrap import Deps, override
+    from tests.support.upload_flow import load_upload_main, upload
+
+    store = SqliteDocumentStore(settings.data_dir / "documents.sqlite")
+    counts: list[int] = []
+
+    class CountingStore:
+        """The same store, with each transaction's writes counted."""
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def transaction(self, fn, **kw):
+            counts.append(0)
+            return store.transaction(lambda tx: fn(_CountingTransaction(tx, counts)), **kw)
+
+    clear_key_cache()
+    with override(Deps(settings, docs=CountingStore())) as deps:
+        auth = function_client("auth", "auth_http")
+        reg = auth.post("/api/auth/register", json={
+            "email": "limits@example.com", "password": "a long enough passphrase 42",
+            "tenant_name": "Limits"})
+        assert reg.status_code == 201, reg.get_json()
+        headers = {"Authorization": f"Bearer {reg.get_json()['access_token']}"}
+        invited = auth.post("/api/auth/users", headers=headers,
+                            json={"email": "analyst@example.com", "role": "analyst"})
+        assert invited.status_code == 201, invited.get_json()
+        uploads = function_client("upload", "upload_http")
+        main = load_upload_main()
+        rows = "".join(f"2024-01-{d % 28 + 1:02d},P{d % 7},{d}.5\n" for d in range(600))
+        first = upload(uploads, headers, deps, main,
+                       ("Order Date,Product,Sales\n" + rows + "not a date,P1,3\n").encode())
+        assert first["status"] == "loaded", first
+        second = upload(uploads, headers, deps, main,
+                        ("Order Date,Product,Sales\n" + rows.replace("2024-01", "2024-02")
+                         ).encode(), filename="february.csv")
+        assert second["status"] == "loaded", second
+        gone = uploads.delete(f"/api/uploads/{first['id']}", headers=headers)
+        assert gone.status_code == 200, gone.get_json()
+    clear_key_cache()
+    assert len(counts) >= 5 and max(counts) > 0
+    assert max(counts) <= FIRESTORE_WRITES_PER_TRANSACTION, counts
