@@ -10,6 +10,7 @@ const ACCEPTED = new Set(["text/csv", "application/csv", "text/plain", "applicat
 
 export function render(main, { query } = {}) {
   let file = null;
+  let confirmDuplicate = false;
   // Columns a failed upload's report described (with their types), by name.
   let known = new Map();
   let stopped = false;
@@ -111,6 +112,9 @@ export function render(main, { query } = {}) {
     try {
       const body = { filename: file.name, size_bytes: file.size, content_type: contentType, dataset, mode };
       for (const [key, value] of Object.entries(options.values())) if (value !== null) body[key] = value;
+      // Set by "Load it anyway" on a duplicate: this one submission confirms it.
+      if (confirmDuplicate) body.confirm_duplicate = true;
+      confirmDuplicate = false;
       const created = await api("/api/uploads", { method: "POST", body });
       const upload = created.upload;
       progress.classList.remove("hidden");
@@ -164,12 +168,33 @@ export function render(main, { query } = {}) {
     const next = upload.status === "loaded" ? h("p", { class: "actions" },
       h("a", { class: "btn btn-primary", href: `/dashboard?dataset=${encodeURIComponent(upload.dataset_id)}`,
         text: "Open the dashboard" }), " ",
-      h("a", { class: "btn", href: "/uploads", text: "All uploads" })) : null;
+      h("a", { class: "btn", href: "/uploads", text: "All uploads" }))
+      : upload.status === "failed" && upload.error?.code === "duplicate_content"
+        ? duplicateChoice(upload) : null;
     replace(ingest, h("h2", { text: "Processing" }), statusLine(upload),
       upload.status === "processing" && h("progress", { max: 100,
         value: Math.round((upload.progress ?? 0) * 100), "aria-label": "Processing progress" }),
       uploadFacts(upload),
       FINAL.has(upload.status) && renderReport(upload, { retry: () => retryWith(upload) }), next);
+  }
+
+  /** The same content is already loaded: say which upload holds it, and let the user load
+   * this file anyway (same file, same settings, confirmed) or leave it. */
+  function duplicateChoice(upload) {
+    const earlier = upload.error.details ?? {};
+    const again = h("button", { type: "button", class: "btn btn-primary", text: "Load it anyway",
+      dataset: { confirmDuplicate: "" } });
+    again.addEventListener("click", () => {
+      confirmDuplicate = true;
+      form.requestSubmit();
+    });
+    return h("div", { class: "alert alert-warn", dataset: { duplicate: "" } },
+      h("p", {}, "This file's content is already in the dataset",
+        earlier.filename ? ` (“${earlier.filename}”` : " (",
+        earlier.upload_id ? h("a", { href: `/uploads/${encodeURIComponent(earlier.upload_id)}`,
+          text: earlier.filename ? ", see that upload" : "see that upload" }) : "", "). ",
+        "Loading it again would count every sale twice."),
+      h("p", { class: "actions" }, again));
   }
 
   /** Put a failed upload's settings back into the form, with Advanced open where it failed. */
