@@ -152,3 +152,39 @@ def test_confirm_duplicate_takes_only_a_boolean(client, make_user, value):
                                              "confirm_duplicate": value}, headers=headers)
     assert resp.status_code == 400
     assert "confirm_duplicate" in resp.get_json()["error"]["message"]
+
+
+def test_overlapping_corpus_exports_through_the_upload_path(client, make_user, deps,
+                                                            upload_main):
+    """The corpus's overlapping exports (tests/data/csv/overlap_*.csv), uploaded in
+    order: repeated order ids in the overlap are rejected, a new order inside it loads,
+    and an export without order ids is loaded with a warning naming the upload whose
+    loaded rows it overlaps (not the one whose lines in those days were rejected)."""
+    from tests.support.environment import ROOT
+
+    corpus = ROOT / "tests" / "data" / "csv"
+    user, headers = make_user("analyst")
+    april = upload(client, headers, deps, upload_main,
+                   (corpus / "overlap_april.csv").read_bytes(), filename="april.csv")
+    assert april["status"] == "loaded" and april["report"]["rows_loaded"] == 15
+    may = upload(client, headers, deps, upload_main,
+                 (corpus / "overlap_april_may.csv").read_bytes(), filename="may.csv")
+    assert may["status"] == "loaded", may.get("error")
+    report = may["report"]
+    assert report["rejected_by_reason"] == {"duplicate_order_line": 5}
+    assert report["rows_loaded"] == 11  # A-100 on 12 April is a new order
+    [warning] = [w for w in report["warnings"] if april["id"] in w]
+    assert "2024-04-11 to 2024-04-15" in warning and "april.csv" in warning
+    assert may["overlaps"] == [{"upload_id": april["id"], "first": "2024-04-11",
+                                "last": "2024-04-15", "rows": 5}]
+
+    no_ids = upload(client, headers, deps, upload_main,
+                    (corpus / "overlap_no_order_id.csv").read_bytes(), filename="loose.csv")
+    assert no_ids["status"] == "loaded", no_ids.get("error")
+    assert no_ids["report"]["rows_loaded"] == 7  # no order id: nothing to match on
+    [named] = [w for w in no_ids["report"]["warnings"] if april["id"] in w]
+    assert "2024-04-14 to 2024-04-15" in named
+    assert not [w for w in no_ids["report"]["warnings"] if may["id"] in w]
+    expected = sum(10 * d + 0.25 for d in range(1, 16)) + 99.90 + sum(
+        5 * d + 0.75 for d in range(1, 11)) + sum(d + 0.5 for d in range(14, 21))
+    assert revenue_in_warehouse(deps, user["tenant_id"]) == pytest.approx(expected)

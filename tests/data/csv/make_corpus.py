@@ -199,6 +199,23 @@ CASES: dict[str, bytes] = {
         [f"2024-03-{d:02d},P{d},"
          + ({2: ",3,1.5", 5: "n/a,2,n/a", 8: ",1,abc"}).get(d, f"{d},1,{d}")
          for d in range(1, 11)]).encode(),
+    # Two exports of one shop that overlap (uploaded in this order by
+    # tests/functions/test_upload_duplicates.py): 11-15 April are in both, their order
+    # ids repeated, plus one new order on 12 April; a third without order ids overlaps
+    # them both.
+    "overlap_april.csv": rows(
+        "Order Date,Order ID,Region,Sales",
+        [f"2024-04-{d:02d},A-{d},{('North', 'South')[d % 2]},{10 * d}.25"
+         for d in range(1, 16)]).encode(),
+    "overlap_april_may.csv": rows(
+        "Order Date,Order ID,Region,Sales",
+        [f"2024-04-{d:02d},A-{d},{('North', 'South')[d % 2]},{10 * d}.25"
+         for d in range(11, 16)]
+        + ["2024-04-12,A-100,East,99.90"]
+        + [f"2024-05-{d:02d},B-{d},West,{5 * d}.75" for d in range(1, 11)]).encode(),
+    "overlap_no_order_id.csv": rows(
+        "Order Date,Region,Sales",
+        [f"2024-04-{d:02d},North,{d}.50" for d in range(14, 21)]).encode(),
     "header_word_inside_text_column.csv": rows(
         "date,Sales Rep,amount",
         ["2024-03-01,Ann,10", "2024-03-02,Bob,20", "2024-03-03,Cy,30"]).encode(),
