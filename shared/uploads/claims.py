@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +56,16 @@ class IngestRun:
 
     @classmethod
     def of(cls, deps: Ports, bucket: str, name: str, generation: str | int,
-           size: int | None = None, handoff: str | None = None) -> IngestRun | None:
-        """The run for an upload object; None for any other object."""
+           size: int | None = None, handoff: str | None = None,
+           claim: str | None = None) -> IngestRun | None:
+        """The run for an upload object (its own fresh claim unless `claim` names
+        one); None for any other object."""
         parsed = parse_object_name(bucket, name, deps.settings)
         if parsed is None:
             return None
-        return cls(bucket, name, str(generation), parsed[0], parsed[1], size,
-                   handoff=handoff)
+        run = cls(bucket, name, str(generation), parsed[0], parsed[1], size,
+                  handoff=handoff)
+        return run if claim is None else replace(run, claim=claim)
 
     @property
     def key(self) -> str:
@@ -110,6 +113,20 @@ def mark_received(deps: Ports, data: dict[str, Any]) -> bool:
     size = str(data.get("size") or "")
     return mark_uploaded(deps, data["bucket"], data["name"], data["generation"],
                          int(size) if size.isdigit() and int(size) else None)
+
+
+def start(deps: Ports, run: IngestRun) -> str:
+    """The first steps of every delivery, the finalize event's and the ingest
+    task's: the upload shows as received, then the run claims the object generation
+    (`claim`'s outcome). A claim that may have committed with only its answer lost is
+    undone before the error goes on, or the retry would find the object held for a
+    whole lease."""
+    mark_uploaded(deps, run.bucket, run.name, run.generation, run.size)
+    try:
+        return claim(deps, run)
+    except BaseException:
+        release(deps, run.key, run.claim)
+        raise
 
 
 def claim(deps: Ports, run: IngestRun) -> str:

@@ -166,19 +166,12 @@ def hand_off(deps: Deps, bucket: str, name: str, generation: str | int,
     """Claim the object generation for its ingest task, then enqueue the task. Raises
     on a transient failure (the event is delivered again); a claim this delivery took
     is released first, so the retry is not held off by it."""
-    task = ingest_task_name(bucket, name, generation)
-    run = IngestRun.of(deps, bucket, name, generation, size)
+    run = IngestRun.of(deps, bucket, name, generation, size,
+                       claim=ingest_task_name(bucket, name, generation))
     if run is None:
         log.info("ignored: not an upload object", extra={"bucket": bucket, "object": name})
         return {"status": "ignored", "reason": "not_an_upload"}
-    run = IngestRun(run.bucket, run.name, run.generation, run.tenant_id, run.upload_id,
-                    size, claim=task)
-    claims.mark_uploaded(deps, bucket, name, run.generation, size)
-    try:
-        outcome = claims.claim(deps, run)
-    except BaseException:
-        claims.release(deps, run.key, run.claim)
-        raise
+    outcome = claims.start(deps, run)
     if outcome == "in_progress" and deps.docs.get(EVENTS, run.key) is None:
         # Another generation of the object holds the upload; it may hand it back
         # (superseded), so ask for a retry.

@@ -60,14 +60,7 @@ def ingest_object(deps: Deps, bucket: str, name: str, generation: str | int,
     if run is None:
         log.info("ignored: not an upload object", extra={"bucket": bucket, "object": name})
         return {"status": "ignored", "reason": "not_an_upload"}
-    claims.mark_uploaded(deps, bucket, name, run.generation, size)
-    try:
-        outcome = claims.claim(deps, run)
-    except BaseException:
-        # The claim may have committed with only its answer lost: undo it, or the
-        # retry would find the object held for a whole lease.
-        claims.release(deps, run.key, run.claim)
-        raise
+    outcome = claims.start(deps, run)
     if outcome == "in_progress":
         # Another delivery holds the claim. If it died, dropping this one would leave
         # the upload processing for good: ask for a retry, which finds the upload done
