@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shared.ports import (
         BlobStore,
         DocumentStore,
+        Mailer,
         SecretStore,
         TaskQueue,
         Warehouse,
@@ -30,7 +31,8 @@ class Deps:
     def __init__(self, settings: Settings, **overrides: Any) -> None:
         self.settings = settings
         for name, value in overrides.items():
-            if name not in {"blobs", "warehouse", "docs", "tasks", "secrets"}:
+            if name not in {"blobs", "warehouse", "docs", "tasks", "secrets",
+                            "mailer"}:
                 raise TypeError(f"unknown dependency {name!r}")
             self.__dict__[name] = value  # pre-fills the cached_property
         self._lock = threading.RLock()
@@ -129,6 +131,27 @@ class Deps:
 
             return SecretManagerStore(project=self.settings.gcp_project,
                                       prefix=self.settings.secret_prefix)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """The folder mailer locally unless SMTP is asked for; SMTP on GCP, its password
+        read from the secret store when the first message needs it."""
+        with self._lock:
+            s = self.settings
+            backend = s.mail_backend or ("folder" if self.local else "smtp")
+            if backend == "folder":
+                from shared.adapters.local.mail import FolderMailer
+
+                return FolderMailer(s.data_dir / "mail", sender=s.mail_from)
+            from shared.adapters.smtp import SmtpMailer
+
+            def password() -> str:
+                return self.secrets.get(s.smtp_password_secret).decode()
+
+            return SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from,
+                              security=s.smtp_security, username=s.smtp_username,
+                              password=password if s.smtp_username else None,
+                              timeout_s=s.smtp_timeout_s)
 
     def close(self) -> None:
         """Release the embedded stores' files, of the adapters this Deps holds (built or

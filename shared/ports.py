@@ -317,6 +317,42 @@ class SecretStore(abc.ABC):
         """Store a new version (key rotation); returns its version id."""
 
 
+# ---------------------------------------------------------------------------- mail
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows with `<img src="cid:{cid}">` (mail clients block
+    remote images by default; an inline part is shown)."""
+
+    cid: str
+    data: bytes
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One message to one or more recipients. `text` is always sent; `html`, when given,
+    is the alternative clients prefer. `headers` adds e.g. List-Unsubscribe."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    images: tuple[InlineImage, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Mailer(abc.ABC):
+    """Outgoing mail. Returns the Message-ID it sent. A failure the server may not give
+    again (connection refused, a 4xx reply) raises errors.Unavailable so a task retries
+    it; a refusal it will give again (a 5xx reply: no such mailbox) raises
+    errors.InvalidInput with code `mail_rejected`."""
+
+    @abc.abstractmethod
+    def send(self, message: MailMessage) -> str: ...
+
+
 # -------------------------------------------------------------------- all of them
 
 
@@ -347,3 +383,6 @@ class Ports(Protocol):
 
     @property
     def secrets(self) -> SecretStore: ...
+
+    @property
+    def mailer(self) -> Mailer: ...

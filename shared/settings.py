@@ -100,6 +100,21 @@ class Settings(BaseSettings):
     task_backoff_max_s: float = 300.0
     task_dispatch_timeout_s: float = 600.0
 
+    # --- mail -------------------------------------------------------------------------
+    # "folder" writes each message as an .eml file under <data_dir>/mail (the local
+    # stack's default); "smtp" sends through the server below (the default on GCP).
+    mail_backend: Literal["folder", "smtp", ""] = ""
+    mail_from: str = "Tidemark <no-reply@tidemark.invalid>"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # "starttls" upgrades a plain connection (port 587), "tls" connects over TLS (port
+    # 465), "none" only for a local test server.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    # The password lives in the secret store under this name, never in the environment.
+    smtp_password_secret: str = "smtp-password"  # noqa: S105 - a secret's name
+    smtp_timeout_s: float = Field(default=20.0, gt=0, le=120)
+
     # --- http -------------------------------------------------------------------------
     max_request_bytes: int = 1024 * 1024
 
