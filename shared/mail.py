@@ -62,7 +62,8 @@ def compose(message: MailMessage, sender: str) -> EmailMessage:
     if message.html is not None:
         msg.add_alternative(message.html, subtype="html")
         if message.images:
-            html_part = msg.get_payload()[-1]
+            html_part = msg.get_body(("html",))
+            assert isinstance(html_part, EmailMessage)  # set by add_alternative above
             for image in message.images:
                 html_part.add_related(image.data, maintype="image", subtype=image.subtype,
                                       cid=f"<{image.cid}>", disposition="inline")

@@ -45,10 +45,16 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture()
 def smtp_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0,
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(),
                             authenticator=_authenticator, auth_require_tls=False)
     controller.start()
     try:
@@ -123,9 +129,7 @@ def test_refusals_and_deferrals_are_told_apart(smtp_server, reply, expected):
 
 
 def test_an_unreachable_server_is_retryable():
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()  # nothing listens on it
     mailer = SmtpMailer("127.0.0.1", port, "no-reply@shop.example", security="none",
                         timeout_s=2)
     with pytest.raises(errors.Unavailable):
