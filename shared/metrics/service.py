@@ -70,9 +70,17 @@ def dataset_version(deps: Deps, tenant_id: str, dataset_id: str) -> int:
 def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
     """The view a dashboard asked for, from the fastest source that is current."""
     _, snapshots, cache = _collections(tenant_id)
-    version = dataset_version(deps, tenant_id, req.dataset_id)
+    try:
+        version = dataset_version(deps, tenant_id, req.dataset_id)
+    except errors.NotFound:
+        if req.field_filters:  # no dataset, no fields: the filter is the first fault
+            name = sorted(req.field_filters)[0][:80]
+            raise errors.InvalidInput(f"'{name}' is not a known parameter or field",
+                                      code="unknown_filter", details={"field": name}) from None
+        raise
     snap = None
-    if req.is_default or (not req.filters and req.start and req.end):
+    plain = not (req.filters or req.field_filters or req.measure or req.breakdown)
+    if req.is_default or (plain and req.start and req.end):
         snap = deps.docs.get(snapshots, req.dataset_id)
         if snap and snap.data.get("version") == version and _snapshot_answers(snap.data, req):
             return MetricsResult(snap.data["payload"], "snapshot", version)
@@ -219,10 +227,41 @@ def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:
 
 
 def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
+    from shared.metrics import catalog, measures, selection
     from shared.metrics.compute import compute_view
 
+    cat = catalog.get(deps, tenant_id, req.dataset_id, version)
+    sel = selection.build(cat, measures.calculated(deps, tenant_id, req.dataset_id),
+                          req.measure, req.agg, req.breakdown, req.field_filters)
     return compute_view(deps.warehouse, tenant_id, req, version=version,
-                        parallel=not deps.local)
+                        parallel=not deps.local, sel=sel)
+
+
+def fields(deps: Deps, tenant_id: str, dataset_id: str) -> dict[str, Any]:
+    """The dataset's field catalog at its current version, with its measures."""
+    from shared.metrics import catalog, measures
+
+    version = dataset_version(deps, tenant_id, dataset_id)
+    cat = catalog.get(deps, tenant_id, dataset_id, version)
+    return catalog.public(cat, measures.calculated(deps, tenant_id, dataset_id))
+
+
+def define_measure(deps: Deps, tenant_id: str, dataset_id: str, body: dict[str, Any]
+                   ) -> dict[str, Any]:
+    from shared.metrics import catalog, measures
+
+    version = dataset_version(deps, tenant_id, dataset_id)
+    return measures.define(deps, tenant_id, catalog.get(deps, tenant_id, dataset_id, version),
+                           body)
+
+
+def delete_measure(deps: Deps, tenant_id: str, dataset_id: str, name: str) -> None:
+    """Views cached with the measure stay until the next version; a deleted name
+    no longer resolves for any new view."""
+    from shared.metrics import measures
+
+    dataset_version(deps, tenant_id, dataset_id)
+    measures.remove(deps, tenant_id, dataset_id, name)
 
 
 def _dumps(payload: dict[str, Any]) -> str:
