@@ -75,3 +75,21 @@ def test_measures_over_nulls_negatives_and_text_use_the_numbers_only(metrics, mi
     points = {p["period"]: p["value"] for p in body["series"]}
     if agg == "min":
         assert points["2024-01-04"] == -12.25 and points["2024-01-05"] is None
+
+
+def test_the_export_carries_the_measure_and_the_field_breakdown(metrics, mixed):
+    import csv
+    import io
+
+    headers, dataset, _ = mixed
+    resp = metrics.get(f"/api/metrics/export?dataset={dataset}&measure=Score&agg=max"
+                       "&breakdown=Tier&part=breakdowns&start=2024-01-01&end=2024-01-08",
+                       headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    rows = [r for r in csv.DictReader(io.StringIO(resp.get_data(as_text=True)))
+            if r["dimension"] == "Tier"]
+    assert {r["value"]: r["measure"] for r in rows} == {"a": "7.0", "b": "-3.0", "c": ""}
+    series = metrics.get(f"/api/metrics/export?dataset={dataset}&measure=Score&agg=max"
+                         "&start=2024-01-01&end=2024-01-08", headers=headers)
+    points = list(csv.DictReader(io.StringIO(series.get_data(as_text=True))))
+    assert [p["value"] for p in points] == ["5.5", "-3.0", "", "-12.25", "", "7.0", "", ""]
