@@ -15,6 +15,7 @@ before it bumps the version, so a result is never labelled newer than its data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -92,7 +93,7 @@ def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
             payload = _compute(deps, tenant_id, req, version)
             store_snapshot(deps, tenant_id, req.dataset_id, version, payload)
             return MetricsResult(_dumps(payload), "on_demand", version)
-    key = req.cache_key(version)
+    key = _measure_key(deps, tenant_id, req, req.cache_key(version))
     hit = deps.docs.get(cache, key)
     if hit and hit.data.get("version") == version:
         return MetricsResult(hit.data["payload"], "cache", version)
@@ -107,6 +108,22 @@ def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
                                        "version": version, "view": req.canonical(),
                                        "created_at": datetime.now(UTC), "payload": text})
         return MetricsResult(text, "on_demand", version)
+
+
+def _measure_key(deps: Deps, tenant_id: str, req: ViewRequest, key: str) -> str:
+    """A calculated measure can be deleted or redefined under the same name within a
+    dataset version: its expression is part of the cache key, so a cached view never
+    outlives the definition it was computed from."""
+    if req.measure is None:
+        return key
+    from shared.metrics import measures
+
+    expression = next((m["expression"] for m in
+                       measures.calculated(deps, tenant_id, req.dataset_id)
+                       if m["name"] == req.measure), None)
+    if expression is None:
+        return key
+    return key + "-" + hashlib.sha256(expression.encode()).hexdigest()[:16]
 
 
 def recompute_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:

@@ -93,3 +93,22 @@ def test_the_export_carries_the_measure_and_the_field_breakdown(metrics, mixed):
                          "&start=2024-01-01&end=2024-01-08", headers=headers)
     points = list(csv.DictReader(io.StringIO(series.get_data(as_text=True))))
     assert [p["value"] for p in points] == ["5.5", "-3.0", "", "-12.25", "", "7.0", "", ""]
+
+
+def test_a_redefined_or_deleted_measure_never_answers_from_an_old_cache(metrics, mixed):
+    headers, dataset, frame = mixed
+    base = f"/api/metrics/datasets/{dataset}/measures"
+    view = (f"/api/metrics?dataset={dataset}&measure=calc&start=2024-01-01"
+            "&end=2024-01-08")
+    assert metrics.post(base, headers=headers, json={"name": "calc",
+                        "expression": "sum(amount)"}).status_code == 201
+    first = metrics.get(view, headers=headers).get_json()
+    assert metrics.get(view, headers=headers).get_json()["source"] == "cache"
+    assert first["kpis"]["measure"]["value"] == frame["amount"].astype(float).sum()
+    assert metrics.delete(f"{base}/calc", headers=headers).status_code == 200
+    gone = metrics.get(view, headers=headers)
+    assert gone.status_code == 400 and gone.get_json()["error"]["code"] == "unknown_measure"
+    assert metrics.post(base, headers=headers, json={"name": "calc",
+                        "expression": "max(amount) * 2"}).status_code == 201
+    again = metrics.get(view, headers=headers).get_json()
+    assert again["source"] == "on_demand" and again["kpis"]["measure"]["value"] == 160.0
