@@ -34,9 +34,13 @@ class Measure:
     label: str
     unit: str | None
     tree: ex.Node
+    non_numeric: int = 0  # values of the field left out because they are not numbers
 
     def echo(self) -> dict[str, Any]:
-        return {"name": self.name, "agg": self.agg, "label": self.label, "unit": self.unit}
+        out = {"name": self.name, "agg": self.agg, "label": self.label, "unit": self.unit}
+        if self.non_numeric:
+            out["non_numeric_count"] = self.non_numeric
+        return out
 
 
 def _path(tenant_id: str) -> str:
@@ -67,7 +71,12 @@ def resolve(cat: Catalog, items: list[dict[str, Any]], name: str | None,
         tree: ex.Node = ex.Agg(fn, f.name)
         check(tree, cat.field)
         unit = f.unit if fn in ex.NUMERIC_AGGS else None
-        return Measure(f.name, fn, f"{fn.replace('_', ' ')} of {f.name}", unit, tree)
+        skipped = 0
+        if fn in ex.NUMERIC_AGGS:
+            entry = next(e for e in cat.doc["fields"] if e["name"] == f.name)
+            skipped = int(entry.get("non_numeric_count") or 0)
+        return Measure(f.name, fn, f"{fn.replace('_', ' ')} of {f.name}", unit, tree,
+                       skipped)
     business = cat.business()
     calc = {m["name"]: m for m in items}
     if agg is not None and (name in business or name in calc):

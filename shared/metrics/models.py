@@ -183,6 +183,9 @@ class MetricsMeasureEcho(BaseModel):
     agg: Agg | None = Field(description="null for a business or calculated measure")
     label: str
     unit: Literal["currency", "percent"] | None = None
+    non_numeric_count: int | None = Field(
+        default=None, description="Values of the field (in this dataset version) that "
+                                  "do not read as numbers and are left out; absent when 0")
 
 
 class MetricsFieldBreakdown(BaseModel):

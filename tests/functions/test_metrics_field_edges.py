@@ -67,6 +67,10 @@ def test_measures_over_nulls_negatives_and_text_use_the_numbers_only(metrics, mi
             "max": numeric.max(), "count": frame["Score"].notna().sum(),
             "count_distinct": frame["Score"].nunique()}[agg]
     assert math.isclose(body["kpis"]["measure"]["value"], float(want), rel_tol=1e-9), agg
+    if agg in ("sum", "avg", "min", "max"):  # the text values left out are said
+        assert body["measure"]["non_numeric_count"] == 2
+    else:
+        assert "non_numeric_count" not in body["measure"]
     items = {i["value"]: i["measure"] for i in body["breakdown"]["items"]}
     assert set(items) == {"a", "b", "c"}  # the empty Tier is no breakdown value
     if agg == "sum":
