@@ -37,7 +37,8 @@ class Measure:
     non_numeric: int = 0  # values of the field left out because they are not numbers
 
     def echo(self) -> dict[str, Any]:
-        out = {"name": self.name, "agg": self.agg, "label": self.label, "unit": self.unit}
+        out: dict[str, Any] = {"name": self.name, "agg": self.agg, "label": self.label,
+                               "unit": self.unit}
         if self.non_numeric:
             out["non_numeric_count"] = self.non_numeric
         return out
