@@ -108,7 +108,12 @@ def define(deps: Deps, tenant_id: str, cat: Catalog, body: dict[str, Any]
         raise errors.InvalidInput(f"'label' is text of at most {MAX_LABEL} characters",
                                   code="invalid_parameter", details={"field": "label"})
     tree = ex.parse(body.get("expression"))  # type: ignore[arg-type]
-    check(tree, cat.field)
+    try:
+        check(tree, cat.field)
+    except errors.InvalidInput as exc:  # the fault is in the expression, say so
+        raise errors.InvalidInput(exc.message, code=exc.code,
+                                  details={**(exc.details or {}), "field": "expression"}
+                                  ) from None
     if name in cat.fields or name in cat.business():
         raise errors.Conflict(f"'{name}' is already a field or a business measure",
                               code="measure_exists", details={"field": "name"})

@@ -116,3 +116,32 @@ def test_a_redefined_or_deleted_measure_never_answers_from_an_old_cache(metrics,
                         "expression": "max(amount) * 2"}).status_code == 201
     again = metrics.get(view, headers=headers).get_json()
     assert again["source"] == "on_demand" and again["kpis"]["measure"]["value"] == 160.0
+
+
+@pytest.mark.parametrize("expression,code", [("sum(Tier)", "not_a_number"),
+                                             ("avg(Nope)", "unknown_field"),
+                                             ("sum(Score) ** 2", "unsupported_syntax")])
+def test_a_bad_expression_is_a_400_naming_the_expression(metrics, mixed, expression, code):
+    headers, dataset, _ = mixed
+    resp = metrics.post(f"/api/metrics/datasets/{dataset}/measures", headers=headers,
+                        json={"name": "bad", "expression": expression})
+    assert resp.status_code == 400
+    err = resp.get_json()["error"]
+    assert err["code"] == code and err["details"]["field"] == "expression"
+
+
+def test_a_viewer_reads_measures_but_cannot_define_them(metrics, function_client,
+                                                       make_user, deps):
+    analyst, headers = make_user("analyst")
+    done = load_csv(function_client, headers, deps, csv_bytes(FIRST), dataset="Roles")
+    _, viewer = make_user("viewer", tenant_id=analyst["tenant_id"])
+    base = f"/api/metrics/datasets/{done['dataset_id']}/measures"
+    body = {"name": "total", "expression": "sum(amount)"}
+    assert metrics.post(base, headers=viewer, json=body).status_code == 403
+    assert metrics.post(base, headers=headers, json=body).status_code == 201
+    assert metrics.get(base, headers=viewer).get_json()["measures"] == [
+        {"name": "total", "expression": "sum(amount)"}]
+    assert metrics.delete(f"{base}/total", headers=viewer).status_code == 403
+    assert metrics.get(f"/api/metrics/datasets/{done['dataset_id']}/fields",
+                       headers=viewer).status_code == 200
+    assert metrics.get("/api/metrics/datasets/nope/fields", headers=viewer).status_code == 404
