@@ -42,6 +42,58 @@ def list_datasets(request, deps: Deps, principal):
     return {"datasets": service.list_datasets(deps, principal.tenant_id)}
 
 
+DATASET = {"dataset_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"}}
+NO_DATASET = {404: "The dataset does not exist in the caller's tenant (dataset_not_found)"}
+
+
+@router.route("/api/metrics/datasets/<dataset_id>/fields", methods=["GET"], role="viewer",
+              responses={200: m.MetricsFields}, params=DATASET, errors=NO_DATASET)
+def fields(request, deps: Deps, principal, dataset_id):
+    """The dataset's fields (type, role, null share, distinct estimate, examples) and
+    measures (calculated, business)"""
+    from shared.metrics import service
+
+    return service.fields(deps, principal.tenant_id, dataset_id)
+
+
+@router.route("/api/metrics/datasets/<dataset_id>/measures", methods=["GET"], role="viewer",
+              responses={200: m.MetricsMeasures}, params=DATASET, errors=NO_DATASET)
+def list_measures(request, deps: Deps, principal, dataset_id):
+    """The dataset's calculated measures"""
+    from shared.metrics import measures, service
+
+    service.dataset_version(deps, principal.tenant_id, dataset_id)
+    return {"measures": measures.calculated(deps, principal.tenant_id, dataset_id)}
+
+
+@router.route("/api/metrics/datasets/<dataset_id>/measures", methods=["POST"], role="analyst",
+              request=m.MeasureCreateRequest, responses={201: m.CalculatedMeasure},
+              params=DATASET,
+              errors={**NO_DATASET, 400: "The expression is invalid or names an unknown "
+                      "field (codes invalid_expression, expression_too_long, unknown_field, "
+                      "not_a_number, unsupported_syntax, unknown_function, bare_field)",
+                      409: "The name is taken (measure_exists)"})
+def create_measure(request, deps: Deps, principal, dataset_id, body):
+    """Define a calculated measure: arithmetic over aggregates of fields"""
+    from shared.metrics import service
+
+    return service.define_measure(deps, principal.tenant_id, dataset_id,
+                                  body.model_dump()), 201
+
+
+@router.route("/api/metrics/datasets/<dataset_id>/measures/<name>", methods=["DELETE"],
+              role="analyst", responses={200: m.MeasureDeleted},
+              params={**DATASET, "name": {"type": "string"}},
+              errors={404: "No such dataset or measure (dataset_not_found, "
+                      "measure_not_found)"})
+def delete_measure(request, deps: Deps, principal, dataset_id, name):
+    """Delete a calculated measure"""
+    from shared.metrics import service
+
+    service.delete_measure(deps, principal.tenant_id, dataset_id, name)
+    return {"deleted": name}
+
+
 @router.route("/api/metrics/export", methods=["GET"], role="viewer", query=m.ExportQuery,
               responses={200: {"type": "string"}}, media_type="text/csv",
               errors=m.VIEW_ERRORS)

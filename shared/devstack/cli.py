@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     local_opts(ki)
     ki.set_defaults(func=cmd_keys_init)
 
+    from shared.devstack.views import add_parsers
+
+    add_parsers(sub)
+
     t = sub.add_parser("tasks", help="local task queue: counts and dead letters")
     local_opts(t)
     t.set_defaults(func=cmd_tasks)

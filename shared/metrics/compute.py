@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.metrics import anomalies, breakdowns, insights, kpis, queries, series
+from shared.metrics import anomalies, breakdowns, insights, kpis, measured, queries, series
+from shared.metrics.selection import FIELD_DIMENSION, Selection
 from shared.metrics.view import (
     DEFAULT_TOP,
     ViewRequest,
@@ -29,8 +30,9 @@ QUERY_TIMEOUT_S = 45.0
 
 
 def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, version: int,
-                 parallel: bool = False) -> dict[str, Any]:
-    """The full payload of one view (without `source`, which the caller sets)."""
+                 parallel: bool = False, sel: Selection | None = None) -> dict[str, Any]:
+    """The full payload of one view (without `source`, which the caller sets).
+    `sel`: the measure, breakdown and field filters resolved against the catalog."""
 
     def run(q: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
         return warehouse.query(q[0], q[1], timeout_s=QUERY_TIMEOUT_S)
@@ -40,12 +42,16 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     last = series.as_date(b["last_date"]) if b.get("last_date") else None
     top = req.top or DEFAULT_TOP
     filters = {k: list(v) for k, v in sorted(req.filters.items())}
+    if sel is not None:
+        filters.update({f.name: list(v) for f, v in sel.filters})
     base: dict[str, Any] = {
         "dataset": req.dataset_id, "version": version, "filters": filters, "top": top,
         "data_range": {"start": _iso(first), "end": _iso(last)},
         "computed_at": datetime.now(UTC).isoformat(),
     }
     rng = resolve_range(req, first, last)
+    if sel is not None and sel.measure is not None:
+        base["measure"] = sel.measure.echo()
     if rng is None:
         return {**base, **_empty(req.grain or "day")}
     start, end = rng
@@ -55,16 +61,18 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     ranges = {"current": (p.start, p.end), "previous": (p.prev_start, p.prev_end),
               "year_ago": (p.ya_start, p.ya_end)}
     daily_start = start - timedelta(days=anomalies.HISTORY_DAYS)
+    dims = {k: v for k, v in filters.items() if k in DIMENSIONS}
     jobs: dict[str, Callable[[], list[dict[str, Any]]]] = {
-        "kpis": lambda: run(queries.kpis(tenant_id, req.dataset_id, filters, ranges)),
-        "daily": lambda: run(queries.series(tenant_id, req.dataset_id, filters, "day",
-                                            daily_start, end)),
-        "breakdowns": lambda: run(queries.breakdowns(tenant_id, req.dataset_id, filters,
-                                                     (start, end), p.prev_start, top)),
+        "kpis": lambda: run(queries.kpis(tenant_id, req.dataset_id, dims, ranges, sel)),
+        "daily": lambda: run(queries.series(tenant_id, req.dataset_id, dims, "day",
+                                            daily_start, end, sel)),
+        "breakdowns": lambda: run(queries.breakdowns(tenant_id, req.dataset_id, dims,
+                                                     (start, end), p.prev_start, top,
+                                                     sel=sel)),
     }
     if grain != "day":
-        jobs["series"] = lambda: run(queries.series(tenant_id, req.dataset_id, filters,
-                                                    grain, start, end))
+        jobs["series"] = lambda: run(queries.series(tenant_id, req.dataset_id, dims,
+                                                    grain, start, end, sel))
     results = _run_all(jobs, parallel)
 
     available = {"current": True, "previous": first is not None and p.prev_end >= first,
@@ -74,9 +82,20 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
         in_range = [r for r in results["daily"] if series.as_date(r["bucket"]) >= start]
         points = series.fill(in_range, start, end, "day")
     else:
-        points = series.fill(results["series"], start, end, grain)
+        in_range = results["series"]
+        points = series.fill(in_range, start, end, grain)
     total = kpi["revenue"]["value"] or 0.0
-    brk, movers = breakdowns.build(results["breakdowns"], total, top)
+    rows = results["breakdowns"]
+    brk, movers = breakdowns.build([r for r in rows if r["dimension"] != FIELD_DIMENSION],
+                                   total, top)
+    extra: dict[str, Any] = {}
+    if sel is not None and (sel.keys or sel.breakdown is not None):
+        kpi.update(measured.kpis(results["kpis"][0] if results["kpis"] else {}, available,
+                                 sel))
+        measured.series(points, in_range, sel)
+        field_brk = measured.breakdowns(brk, rows, sel, total, top)
+        if field_brk is not None:
+            extra["breakdown"] = field_brk
     found: list[dict[str, Any]] = []
     for measure in ANOMALY_MEASURES:
         values = series.daily_values(results["daily"], daily_start, end, measure)
@@ -92,9 +111,19 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
                        "year_ago": {"start": p.ya_start.isoformat(),
                                     "end": p.ya_end.isoformat()}},
         "grain": grain, "kpis": kpi, "series": points, "breakdowns": brk,
-        "anomalies": found,
-        "insights": insights.build(kpi, movers, found, brk["concentration"], p),
+        "anomalies": found, **extra,
+        "insights": _insights(kpi, movers, found, brk, p),
     }
+
+
+def _insights(kpi: dict[str, Any], movers: dict[str, Any], found: list[dict[str, Any]],
+              brk: dict[str, Any], p: Any) -> list[dict[str, Any]]:
+    out = insights.build(kpi, movers, found, brk["concentration"], p)
+    extra = measured.margin_insights(brk, kpi)
+    if not extra:
+        return out
+    ranked = sorted(out + extra, key=lambda i: -i["score"])
+    return ranked[:insights.MAX_INSIGHTS]
 
 
 def _run_all(jobs: dict[str, Callable[[], list[dict[str, Any]]]], parallel: bool

@@ -35,18 +35,31 @@ def parse_export_args(args: Any) -> tuple[str, str, dict[str, list[str]]]:
 
 
 def to_csv(view: Mapping[str, Any], part: str) -> str:
+    """With a measure (or a profit column) the series gains `value` / `margin` and the
+    breakdowns `measure` / `margin` columns, and a breakdown by another field adds its
+    rows (dimension = the field's name)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     if part == "series":
-        w.writerow(SERIES_COLUMNS)
-        for point in view.get("series") or []:
-            w.writerow([_cell(point.get(c)) for c in SERIES_COLUMNS])
+        points = view.get("series") or []
+        cols = SERIES_COLUMNS + tuple(c for c in ("value", "margin")
+                                      if points and c in points[0])
+        w.writerow(cols)
+        for point in points:
+            w.writerow([_cell(point.get(c)) for c in cols])
     else:
-        w.writerow(BREAKDOWN_COLUMNS)
         brk = view.get("breakdowns") or {}
-        for dim in DIMENSIONS:
-            for item in brk.get(dim) or []:
-                w.writerow([dim] + [_cell(item.get(c)) for c in BREAKDOWN_COLUMNS[1:]])
+        groups = [(dim, brk.get(dim) or []) for dim in DIMENSIONS]
+        field = view.get("breakdown")
+        if field:
+            groups.append((field["field"], field["items"]))
+        items = [i for _, g in groups for i in g]
+        cols = BREAKDOWN_COLUMNS + tuple(c for c in ("measure", "margin")
+                                         if any(c in i for i in items))
+        w.writerow(cols)
+        for dim, group in groups:
+            for item in group:
+                w.writerow([_cell(dim)] + [_cell(item.get(c)) for c in cols[1:]])
     return buf.getvalue()
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.web.models import RequestModel
+
 DatasetId = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
                                  description="Dataset id")]
 FilterValues = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
@@ -23,6 +25,9 @@ VIEW_ERRORS = {
          "unknown_filter, invalid_filter_value, too_many_values, range_too_long.",
     404: "The dataset does not exist in the caller's tenant (dataset_not_found)",
 }
+VIEW_ERRORS[400] += (" With measure/breakdown/field filters: unknown_field, unknown_measure, "
+                     "unknown_filter, not_a_number, not_a_text_field, invalid_expression.")
+Agg = Literal["sum", "avg", "min", "max", "count", "count_distinct"]
 TASK_DOC = (
     "Recompute a dataset's snapshot (task queue only)",
     "Called by the task queue after a load, named metrics-{tenant}-{dataset}-v{version}. "
@@ -33,9 +38,10 @@ TASK_DOC = (
 
 
 class MetricsQuery(BaseModel):
-    """Any other query parameter must be a dimension (product, category, region,
-    customer, channel) and filters on it; repeat it for several values (OR within a
-    dimension, AND across dimensions)."""
+    """Any other query parameter must be a text field of the dataset (a dimension:
+    product, category, region, customer, channel, or any text field of the catalog)
+    and filters on it; repeat it for several values (OR within a field, AND across
+    fields)."""
 
     dataset: DatasetId
     start: date | None = Field(default=None, description="First day (inclusive)")
@@ -48,6 +54,15 @@ class MetricsQuery(BaseModel):
     region: FilterValues | None = None
     customer: FilterValues | None = None
     channel: FilterValues | None = None
+    measure: str | None = Field(
+        default=None, max_length=200,
+        description="A field (see GET /api/metrics/datasets/{id}/fields), a business "
+                    "measure (profit, margin, discount_rate, units_per_order) or a "
+                    "calculated measure. Without it the view measures revenue (amount).")
+    agg: Agg | None = Field(default=None, description="Aggregation of a field measure "
+                            "(default sum for a number field, count otherwise)")
+    breakdown: str | None = Field(default=None, max_length=200,
+                                  description="A text field to break the view down by")
 
 
 class ExportQuery(MetricsQuery):
@@ -106,6 +121,10 @@ class MetricsPoint(BaseModel):
     orders: int
     units: float
     customers: int
+    value: float | None = Field(default=None, description="The requested measure "
+                                "(present with `measure`; null for a period without lines)")
+    margin: float | None = Field(default=None, description="Profit / revenue, present "
+                                 "when the dataset has a profit column")
 
 
 class MetricsBreakdownItem(BaseModel):
@@ -116,6 +135,11 @@ class MetricsBreakdownItem(BaseModel):
     growth_pct: float | None
     rank: int
     previous_rank: int | None = Field(description="Rank in the previous period")
+    measure: float | None = Field(default=None, description="The requested measure "
+                                  "(with `measure`, the ranking is by it)")
+    previous_measure: float | None = None
+    margin: float | None = None
+    previous_margin: float | None = None
 
 
 class MetricsConcentrationPart(BaseModel):
@@ -149,6 +173,27 @@ class MetricsKpis(BaseModel):
     new_customers: MetricsKpi
     returning_customers: MetricsKpi
     revenue_per_customer: MetricsKpi
+    measure: MetricsKpi | None = Field(default=None, description="The requested measure")
+    margin: MetricsKpi | None = Field(default=None, description="Profit / revenue (a "
+                                      "fraction), when the dataset has a profit column")
+
+
+class MetricsMeasureEcho(BaseModel):
+    name: str
+    agg: Agg | None = Field(description="null for a business or calculated measure")
+    label: str
+    unit: Literal["currency", "percent"] | None = None
+    non_numeric_count: int | None = Field(
+        default=None, description="Values of the field (in this dataset version) that "
+                                  "do not read as numbers and are left out; absent when 0")
+
+
+class MetricsFieldBreakdown(BaseModel):
+    """The breakdown by the requested field, ranked by the measure (by revenue without
+    one)"""
+
+    field: str
+    items: list[MetricsBreakdownItem]
 
 
 class MetricsAnomaly(BaseModel):
@@ -204,3 +249,60 @@ class MetricsView(BaseModel):
     anomalies: list[MetricsAnomaly]
     insights: list[MetricsInsight]
     computed_at: datetime
+    measure: MetricsMeasureEcho | None = Field(default=None,
+                                               description="The measure asked for")
+    breakdown: MetricsFieldBreakdown | None = None
+
+
+FieldType = Literal["number", "text", "date", "boolean"]
+
+
+class MetricsField(BaseModel):
+    name: str
+    type: FieldType
+    role: Literal["measure", "dimension", "date", "id"]
+    canonical: bool = Field(description="A column of the canonical table (amount, "
+                            "product, ...) rather than one kept in `extra`")
+    null_share: float = Field(description="Share of the version's rows without a value")
+    distinct_estimate: int = Field(description="Approximate number of distinct values")
+    examples: list[str] = Field(max_length=5)
+    unit: Literal["currency", "percent"] | None = None
+    mixed_types: list[FieldType] | None = Field(
+        default=None, description="The types the uploads of this version settled on, "
+                                  "when they differ (the field is then a number field)")
+    non_numeric_count: int | None = Field(
+        default=None, description="Values of a number field that do not read as numbers "
+                                  "(left out of its measures)")
+
+
+class CalculatedMeasure(BaseModel):
+    name: str
+    expression: str
+    label: str | None = None
+
+
+class MetricsFields(BaseModel):
+    """The field catalog of the dataset's current version"""
+
+    dataset_id: str
+    version: int
+    fields: list[MetricsField]
+    measures: list[CalculatedMeasure]
+    business: list[Literal["profit", "margin", "discount_rate", "units_per_order"]]
+
+
+class MetricsMeasures(BaseModel):
+    measures: list[CalculatedMeasure]
+
+
+class MeasureCreateRequest(RequestModel):
+    name: str = Field(pattern="^[A-Za-z][A-Za-z0-9_]{0,63}$")
+    expression: str = Field(min_length=1, max_length=500,
+                            description="Arithmetic (+ - * / parentheses, numbers) over "
+                                        "sum|avg|min|max|count|count_distinct(<field>); "
+                                        "quote a field name with spaces: sum(\"Unit Cost\")")
+    label: str | None = Field(default=None, max_length=120)
+
+
+class MeasureDeleted(BaseModel):
+    deleted: str

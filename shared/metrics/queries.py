@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.schema import DIMENSIONS
+
+if TYPE_CHECKING:
+    from shared.metrics.fields import Params
+    from shared.metrics.selection import Selection
 
 TABLE = "business_data"
 PERIOD_NAMES = ("current", "previous", "year_ago")
@@ -55,18 +59,35 @@ def filter_clause(filters: Mapping[str, Sequence[str]]) -> tuple[str, dict[str, 
     return "\n  ".join(parts), params
 
 
+def _extend(where: str, params: dict[str, Any], sel: Selection | None,
+            have: Sequence[str]) -> tuple[str, str, Params, Selection | None]:
+    """The selection's filter clause appended to `where`, the extra CTE columns it
+    needs (fixed names only, those not in `have`), and the shared parameters."""
+    from shared.metrics.fields import Params
+
+    p = Params(params)
+    if sel is None:
+        return where, "", p, None
+    extra = "".join(f", `{c}`" for c in sel.columns() if c not in have)
+    clause = sel.where(p)
+    return (where + ("\n  " + clause if clause else "")), extra, p, sel
+
+
 def bounds(tenant_id: str, dataset_id: str) -> tuple[str, dict[str, Any]]:
     return BOUNDS_SQL, {"tenant_id": tenant_id, "dataset_id": dataset_id}
 
 
 def kpis(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
-         ranges: Mapping[str, tuple[date, date]]) -> tuple[str, dict[str, Any]]:
+         ranges: Mapping[str, tuple[date, date]], sel: Selection | None = None
+         ) -> tuple[str, dict[str, Any]]:
     """One row: revenue/orders/units/customers/new customers/line count for each of
     the periods current, previous and year_ago (columns `<measure>_<period>`).
     A customer is new in a period when their first purchase (under the same
     filters, over the whole history) falls inside it."""
     where, params = filter_clause(filters)
     params.update({"tenant_id": tenant_id, "dataset_id": dataset_id})
+    where, more, p, sel = _extend(where, params, sel,
+                                  ("amount", "quantity", "order_id", "customer"))
     cols: list[str] = []
     for name in PERIOD_NAMES:
         s, e = f"@{name}_start", f"@{name}_end"
@@ -82,11 +103,13 @@ def kpis(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
             f" AS new_customers_{name}",
             f"COUNTIF({inside}) AS lines_{name}",
         ]
+        if sel is not None:
+            cols += sel.aggregates(p, inside, f"_{name}", prefix="l.")
     params["window_start"] = min(r[0] for r in ranges.values())
     select = ",\n  ".join(cols)
     sql = f"""
 WITH history AS (
-  SELECT occurred_date AS d, amount, quantity, order_id, customer
+  SELECT occurred_date AS d, amount, quantity, order_id, customer{more}
   FROM {{business_data}}
   WHERE {_SCOPE} AND occurred_date <= @current_end
   {where}
@@ -105,7 +128,8 @@ WHERE l.d >= @window_start
 
 
 def series(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
-           grain: str, start: date, end: date) -> tuple[str, dict[str, Any]]:
+           grain: str, start: date, end: date, sel: Selection | None = None
+           ) -> tuple[str, dict[str, Any]]:
     """Revenue, orders, units and distinct customers per period (`bucket` is the
     first day of the day / ISO week / month). Periods without data are absent here;
     the series module fills the spine."""
@@ -113,12 +137,14 @@ def series(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]]
     where, params = filter_clause(filters)
     params.update({"tenant_id": tenant_id, "dataset_id": dataset_id,
                    "range_start": start, "range_end": end})
+    where, _, p, sel = _extend(where, params, sel, ())
+    measured = "".join(f",\n  {c}" for c in sel.aggregates(p, None, "")) if sel else ""
     sql = f"""
 SELECT {bucket} AS bucket,
   SUM(amount) AS revenue,
   {ORDERS.format(p="")} AS orders,
   SUM(quantity) AS units,
-  COUNT(DISTINCT customer) AS customers
+  COUNT(DISTINCT customer) AS customers{measured}
 FROM {{business_data}}
 WHERE {_SCOPE} AND occurred_date BETWEEN @range_start AND @range_end
   {where}
@@ -130,7 +156,7 @@ ORDER BY bucket
 
 def breakdowns(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
                cur: tuple[date, date], prev_start: date, top: int,
-               movers: int = 3) -> tuple[str, dict[str, Any]]:
+               movers: int = 3, sel: Selection | None = None) -> tuple[str, dict[str, Any]]:
     """For every dimension: the top values by current revenue with their previous
     revenue and ranks, plus the `movers` values whose revenue changed most (for
     insights), plus per-dimension totals for the concentration of the top 10%."""
@@ -138,18 +164,32 @@ def breakdowns(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[s
     params.update({"tenant_id": tenant_id, "dataset_id": dataset_id, "cur_start": cur[0],
                    "cur_end": cur[1], "prev_start": prev_start, "top": top,
                    "movers": movers})
+    cols = ", ".join(DIMENSIONS)
+    where, more, p, sel = _extend(where, params, sel, (*DIMENSIONS, "amount"))
+    dims = [(f"'{dim}'", dim) for dim in DIMENSIONS]
+    brk = sel.breakdown_ref(p) if sel else None
+    if brk is not None:
+        more += f", {brk} AS b_field"
+        dims.append(("'_field'", "b_field"))
+    measured, sort = "", "revenue"
+    if sel is not None and sel.keys:
+        measured = "".join(f",\n    {c}" for c in
+                           sel.aggregates(p, "d >= @cur_start", "_cur")
+                           + sel.aggregates(p, "d < @cur_start", "_prev"))
+        if sel.measure is not None:
+            sort = "m_m_cur"
+    keys = "".join(f", m_{k}_cur, m_{k}_prev" for k, _ in (sel.keys if sel else []))
     per_dim = "\n  UNION ALL\n  ".join(
-        f"""SELECT '{dim}' AS dimension, {dim} AS item,
+        f"""SELECT {label} AS dimension, {col} AS item,
     SUM(IF(d >= @cur_start, amount, 0)) AS revenue,
     SUM(IF(d < @cur_start, amount, 0)) AS prev_revenue,
     COUNTIF(d >= @cur_start) AS cur_lines,
-    COUNTIF(d < @cur_start) AS prev_lines
-  FROM lines WHERE {dim} IS NOT NULL GROUP BY {dim}"""
-        for dim in DIMENSIONS)
-    cols = ", ".join(DIMENSIONS)
+    COUNTIF(d < @cur_start) AS prev_lines{measured}
+  FROM lines WHERE {col} IS NOT NULL GROUP BY {col}"""
+        for label, col in dims)
     sql = f"""
 WITH lines AS (
-  SELECT occurred_date AS d, amount, {cols}
+  SELECT occurred_date AS d, amount, {cols}{more}
   FROM {{business_data}}
   WHERE {_SCOPE} AND occurred_date BETWEEN @prev_start AND @cur_end
   {where}
@@ -158,9 +198,9 @@ per_item AS (
   {per_dim}
 ),
 ranked AS (
-  SELECT dimension, item, revenue, prev_revenue, cur_lines, prev_lines,
+  SELECT dimension, item, revenue, prev_revenue, cur_lines, prev_lines{keys},
     IF(cur_lines > 0, ROW_NUMBER() OVER (PARTITION BY dimension, cur_lines > 0
-                                         ORDER BY revenue DESC, item), NULL) AS rnk,
+                                         ORDER BY {sort} DESC, item), NULL) AS rnk,
     IF(prev_lines > 0, ROW_NUMBER() OVER (PARTITION BY dimension, prev_lines > 0
                                           ORDER BY prev_revenue DESC, item), NULL) AS prev_rnk,
     ROW_NUMBER() OVER (PARTITION BY dimension
@@ -168,7 +208,7 @@ ranked AS (
     SUM(IF(cur_lines > 0, 1, 0)) OVER (PARTITION BY dimension) AS n_items
   FROM per_item
 )
-SELECT dimension, item, revenue, prev_revenue, rnk, prev_rnk, mover_rnk, n_items,
+SELECT dimension, item, revenue, prev_revenue{keys}, rnk, prev_rnk, mover_rnk, n_items,
   SUM(IF(rnk <= CEIL(n_items / 10), revenue, 0)) OVER (PARTITION BY dimension)
     AS top_decile_revenue,
   SUM(IF(cur_lines > 0, revenue, 0)) OVER (PARTITION BY dimension) AS dimension_revenue

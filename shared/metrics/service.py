@@ -15,6 +15,7 @@ before it bumps the version, so a result is never labelled newer than its data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -70,9 +71,17 @@ def dataset_version(deps: Deps, tenant_id: str, dataset_id: str) -> int:
 def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
     """The view a dashboard asked for, from the fastest source that is current."""
     _, snapshots, cache = _collections(tenant_id)
-    version = dataset_version(deps, tenant_id, req.dataset_id)
+    try:
+        version = dataset_version(deps, tenant_id, req.dataset_id)
+    except errors.NotFound:
+        if req.field_filters:  # no dataset, no fields: the filter is the first fault
+            name = sorted(req.field_filters)[0][:80]
+            raise errors.InvalidInput(f"'{name}' is not a known parameter or field",
+                                      code="unknown_filter", details={"field": name}) from None
+        raise
     snap = None
-    if req.is_default or (not req.filters and req.start and req.end):
+    plain = not (req.filters or req.field_filters or req.measure or req.breakdown)
+    if req.is_default or (plain and req.start and req.end):
         snap = deps.docs.get(snapshots, req.dataset_id)
         if snap and snap.data.get("version") == version and _snapshot_answers(snap.data, req):
             return MetricsResult(snap.data["payload"], "snapshot", version)
@@ -84,7 +93,7 @@ def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
             payload = _compute(deps, tenant_id, req, version)
             store_snapshot(deps, tenant_id, req.dataset_id, version, payload)
             return MetricsResult(_dumps(payload), "on_demand", version)
-    key = req.cache_key(version)
+    key = _measure_key(deps, tenant_id, req, req.cache_key(version))
     hit = deps.docs.get(cache, key)
     if hit and hit.data.get("version") == version:
         return MetricsResult(hit.data["payload"], "cache", version)
@@ -99,6 +108,22 @@ def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
                                        "version": version, "view": req.canonical(),
                                        "created_at": datetime.now(UTC), "payload": text})
         return MetricsResult(text, "on_demand", version)
+
+
+def _measure_key(deps: Deps, tenant_id: str, req: ViewRequest, key: str) -> str:
+    """A calculated measure can be deleted or redefined under the same name within a
+    dataset version: its expression is part of the cache key, so a cached view never
+    outlives the definition it was computed from."""
+    if req.measure is None:
+        return key
+    from shared.metrics import measures
+
+    expression = next((m["expression"] for m in
+                       measures.calculated(deps, tenant_id, req.dataset_id)
+                       if m["name"] == req.measure), None)
+    if expression is None:
+        return key
+    return key + "-" + hashlib.sha256(expression.encode()).hexdigest()[:16]
 
 
 def recompute_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
@@ -219,10 +244,41 @@ def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:
 
 
 def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
+    from shared.metrics import catalog, measures, selection
     from shared.metrics.compute import compute_view
 
+    cat = catalog.get(deps, tenant_id, req.dataset_id, version)
+    sel = selection.build(cat, measures.calculated(deps, tenant_id, req.dataset_id),
+                          req.measure, req.agg, req.breakdown, req.field_filters)
     return compute_view(deps.warehouse, tenant_id, req, version=version,
-                        parallel=not deps.local)
+                        parallel=not deps.local, sel=sel)
+
+
+def fields(deps: Deps, tenant_id: str, dataset_id: str) -> dict[str, Any]:
+    """The dataset's field catalog at its current version, with its measures."""
+    from shared.metrics import catalog, measures
+
+    version = dataset_version(deps, tenant_id, dataset_id)
+    cat = catalog.get(deps, tenant_id, dataset_id, version)
+    return catalog.public(cat, measures.calculated(deps, tenant_id, dataset_id))
+
+
+def define_measure(deps: Deps, tenant_id: str, dataset_id: str, body: dict[str, Any]
+                   ) -> dict[str, Any]:
+    from shared.metrics import catalog, measures
+
+    version = dataset_version(deps, tenant_id, dataset_id)
+    return measures.define(deps, tenant_id, catalog.get(deps, tenant_id, dataset_id, version),
+                           body)
+
+
+def delete_measure(deps: Deps, tenant_id: str, dataset_id: str, name: str) -> None:
+    """Views cached with the measure stay until the next version; a deleted name
+    no longer resolves for any new view."""
+    from shared.metrics import measures
+
+    dataset_version(deps, tenant_id, dataset_id)
+    measures.remove(deps, tenant_id, dataset_id, name)
 
 
 def _dumps(payload: dict[str, Any]) -> str:

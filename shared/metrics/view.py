@@ -23,7 +23,8 @@ DEFAULT_TOP = 10
 MAX_TOP = 100
 DEFAULT_WINDOW_DAYS = 90
 MAX_SERIES_POINTS = 5000
-_CONTROL_KEYS = ("dataset", "start", "end", "grain", "top")
+_CONTROL_KEYS = ("dataset", "start", "end", "grain", "top", "measure", "agg", "breakdown")
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,27 @@ class ViewRequest:
     grain: str | None = None
     top: int | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Any field of the catalog (checked against it by the service, not here).
+    measure: str | None = None
+    agg: str | None = None
+    breakdown: str | None = None
+    field_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def is_default(self) -> bool:
         """The view the metrics task precomputes: whole dataset, default everything."""
         return (self.start is None and self.end is None and not self.filters
+                and self.measure is None and self.breakdown is None
+                and not self.field_filters
                 and self.grain in (None, default_grain(DEFAULT_WINDOW_DAYS))
                 and self.top in (None, DEFAULT_TOP))
 
     def canonical(self) -> dict[str, Any]:
         return {"start": _iso(self.start), "end": _iso(self.end), "grain": self.grain,
                 "top": self.top,
-                "filters": {k: sorted(v) for k, v in sorted(self.filters.items())}}
+                "filters": {k: sorted(v) for k, v in sorted(self.filters.items())},
+                "measure": self.measure, "agg": self.agg, "breakdown": self.breakdown,
+                "field_filters": {k: sorted(v) for k, v in sorted(self.field_filters.items())}}
 
     def cache_key(self, version: int) -> str:
         raw = json.dumps({"dataset": self.dataset_id, "version": version,
@@ -134,10 +144,19 @@ def parse_request(args: Mapping[str, Any] | Any) -> ViewRequest:
         raise qp.bad("grain", f"'grain' must be one of {', '.join(GRAINS)}", "invalid_parameter",
                    allowed=list(GRAINS))
     top = _top(multi)
-    filters = qp.dimension_filters(multi, _CONTROL_KEYS)
+    from shared.metrics.selection import split_filters
+
+    canonical, others = split_filters(multi, _CONTROL_KEYS)
+    filters = qp.dimension_filters(canonical, _CONTROL_KEYS)
     if start and end:
         check_points(start, end, grain or default_grain((end - start).days + 1))
-    return ViewRequest(dataset, start, end, grain, top, filters)
+    names = {k: qp.one(multi, k) for k in ("measure", "agg", "breakdown")}
+    for key, value in names.items():
+        if value is not None and len(value) > MAX_NAME:
+            raise qp.bad(key, f"'{key}' is longer than {MAX_NAME} characters",
+                         "invalid_parameter")
+    return ViewRequest(dataset, start, end, grain, top, filters, names["measure"],
+                       names["agg"], names["breakdown"], others)
 
 
 def check_points(start: date, end: date, grain: str) -> None:

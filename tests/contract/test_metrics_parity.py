@@ -20,13 +20,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.metrics_data import canonical_table, superstore_frame
+from tests.support.metrics_data import SUPERSTORE, canonical_table, superstore_frame
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 TABLE = "business_data"
 DATASET = "superstore"
 REL = 1e-6
+EXTRA = ("Profit", "Discount", "Segment", "Ship Date", "State")
 # Lines the Superstore file lacks: no order id, no customer, no dimensions, a refund,
 # and the leap day (2016-02-29 also has Superstore orders).
 EDGES = pd.DataFrame({
@@ -53,8 +54,13 @@ def loaded(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("parity")
     tenant = f"t_{uuid.uuid4().hex[:10]}"
     frame = pd.concat([superstore_frame(), EDGES], ignore_index=True)
+    raw = pd.read_parquet(SUPERSTORE)
+    for col in EXTRA:  # the Superstore columns without a role, kept in `extra`
+        frame[col] = pd.concat([raw[col], pd.Series([None] * len(EDGES))],
+                               ignore_index=True)
+    frame.loc[len(frame) - 1, "Profit"] = "n/a"  # a value that does not read as a number
     path = tmp / "rows.parquet"
-    pq.write_table(canonical_table(frame, tenant, DATASET), path)
+    pq.write_table(canonical_table(frame, tenant, DATASET, extra=EXTRA), path)
 
     local = DuckDbWarehouse(tmp / "warehouse.duckdb")
     request.addfinalizer(local.close)
@@ -264,3 +270,95 @@ def test_parquet_rows_round_trip_identically(loaded):
     local, gcp = both(loaded, (sql, params))
     assert len(local) == len(EDGES) + 2
     assert_same_rows(local, gcp)
+
+
+# ------------------------------------------------------------------ any field
+
+
+def catalog():
+    """The catalog of the loaded rows (as the ingest reports would give it)."""
+    from shared.metrics.catalog import Catalog
+    from shared.metrics.fields import CANONICAL
+
+    fields = [{"name": n, "type": t, "role": r, "canonical": True, "unit": u}
+              for n, (t, r, u) in CANONICAL.items()]
+    fields += [{"name": "Profit", "type": "number", "role": "measure", "canonical": False,
+                "unit": "currency"},
+               {"name": "Discount", "type": "number", "role": "measure", "canonical": False,
+                "unit": "percent"},
+               {"name": "Segment", "type": "text", "role": "dimension", "canonical": False},
+               {"name": "State", "type": "text", "role": "dimension", "canonical": False}]
+    return Catalog(DATASET, 1, {"fields": fields, "aliases": {}, "profit_field": "Profit",
+                                "discount_field": "Discount", "has_quantity": True,
+                                "has_orders": True})
+
+
+SELECTIONS = {
+    "avg_discount_by_segment": ("Discount", "avg", "Segment", {}),
+    "profit_sum_in_texas": ("Profit", "sum", "Segment", {"State": ("Texas",)}),
+    "margin": ("margin", None, "State", {}),
+    "distinct_states": ("State", "count_distinct", None, {"Segment": ("Consumer",)}),
+    "units_per_order": ("units_per_order", None, None, {}),
+}
+
+
+def selection(args):
+    from shared.metrics import selection as s
+
+    measure, agg, breakdown, field_filters = args
+    return s.build(catalog(), [], measure, agg, breakdown, field_filters)
+
+
+@pytest.mark.parametrize("args", SELECTIONS.values(), ids=SELECTIONS.keys())
+def test_any_field_queries_agree(loaded, args):
+    from shared.metrics import queries
+
+    sel = selection(args)
+    local, gcp = both(loaded, queries.kpis(loaded.tenant, DATASET, {},
+                                           RANGES["quarter"], sel))
+    assert local[0]["m_m_current"] is not None
+    assert_same_rows(local, gcp)
+    local, gcp = both(loaded, queries.series(loaded.tenant, DATASET,
+                                             {"region": ["Central"]}, "month",
+                                             date(2015, 1, 1), date(2016, 12, 31), sel))
+    assert local and any(r["m_m"] is not None for r in local)
+    assert_same_rows(local, gcp, "bucket")
+    local, gcp = both(loaded, queries.breakdowns(loaded.tenant, DATASET, {},
+                                                 (date(2017, 10, 2), date(2017, 12, 31)),
+                                                 date(2017, 7, 3), 5, sel=sel))
+    assert_same_rows(local, gcp, "dimension", "item")
+
+
+@pytest.mark.parametrize("args", SELECTIONS.values(), ids=SELECTIONS.keys())
+def test_any_field_views_agree(loaded, args):
+    from shared.metrics.compute import compute_view
+    from shared.metrics.view import parse_request
+
+    req = parse_request({"dataset": DATASET, "start": "2017-01-01", "end": "2017-06-30"})
+    sel = selection(args)
+    local = compute_view(loaded.local, loaded.tenant, req, version=1, sel=sel)
+    gcp = compute_view(loaded.gcp, loaded.tenant, req, version=1, parallel=True, sel=sel)
+    for view in (local, gcp):
+        view.pop("computed_at")
+    assert local["kpis"]["measure"]["value"] is not None
+    assert_same(local, gcp)
+
+
+def test_a_non_numeric_value_is_left_out_on_both(loaded):
+    """The edge line's Profit "n/a" is NULL to SUM and counted apart, on both."""
+    from shared.metrics.catalog import _warehouse_figures
+
+    entries = [dict(f) for f in catalog().doc["fields"]]
+    figures = {}
+    for name in ("local", "gcp"):
+        copy = [dict(e) for e in entries]
+        _warehouse_figures(SimpleNamespace(warehouse=getattr(loaded, name)), loaded.tenant,
+                           DATASET, copy)
+        figures[name] = {e["name"]: e for e in copy}
+    for name in ("local", "gcp"):
+        assert figures[name]["Profit"]["non_numeric_count"] == 1
+        assert figures[name]["Segment"]["examples"] == ["Consumer", "Corporate",
+                                                        "Home Office"]
+    for field in ("Segment", "State", "region"):
+        a, b = (figures[n][field]["distinct_estimate"] for n in ("local", "gcp"))
+        assert abs(a - b) <= max(1, 0.05 * b), field  # approximate on both

@@ -229,6 +229,19 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
                   "/api/metrics", headers=analyst).get_json()
     assert view["breakdowns"]["product"] and view["insights"]
     c.call("metrics", "GET", "/api/metrics/datasets", headers=analyst)
+    base = "/api/metrics/datasets/{dataset_id}"
+    c.call("metrics", "GET", "/api/metrics/datasets/ds_sales/fields", base + "/fields",
+           headers=analyst)
+    c.call("metrics", "POST", "/api/metrics/datasets/ds_sales/measures", base + "/measures",
+           headers=analyst, status=201,
+           json={"name": "units_share", "expression": "sum(quantity) / sum(amount)"})
+    c.call("metrics", "GET", "/api/metrics/datasets/ds_sales/measures", base + "/measures",
+           headers=analyst)
+    measured = c.call("metrics", "GET", "/api/metrics?dataset=ds_sales&measure=units_share"
+                      "&breakdown=region", "/api/metrics", headers=analyst).get_json()
+    assert measured["measure"]["name"] == "units_share" and measured["breakdown"]["items"]
+    c.call("metrics", "DELETE", "/api/metrics/datasets/ds_sales/measures/units_share",
+           base + "/measures/{name}", headers=analyst)
     c.call("metrics", "GET", "/api/metrics/export?dataset=ds_sales&part=breakdowns",
            "/api/metrics/export", headers=analyst)
     viewer_user, viewer = make_user("viewer")

@@ -44,6 +44,12 @@ ROUTES = [
     Route("GET", "/api/metrics/datasets", "viewer", 200, False),
     Route("GET", "/api/metrics/export?dataset={dataset}&part=series", "viewer", 200, True),
     Route("GET", "/api/predictions?dataset={dataset}", "viewer", 200, True),
+    Route("GET", "/api/metrics/datasets/{dataset}/fields", "viewer", 200, True),
+    Route("GET", "/api/metrics/datasets/{dataset}/measures", "viewer", 200, True),
+    Route("POST", "/api/metrics/datasets/{dataset}/measures", "analyst", 201, True,
+          {"name": "new", "expression": "sum(amount)"}),
+    Route("DELETE", "/api/metrics/datasets/{dataset}/measures/{fresh_measure}", "analyst",
+          200, True),
     Route("POST", "/tasks/metrics", None, 403, False, {"tenant_id": "t", "dataset_id": "d",
                                                       "version": 1}),
     Route("POST", "/tasks/forecast", None, 403, False, {"tenant_id": "t", "dataset_id": "d",
@@ -70,6 +76,15 @@ def _upload(stack, tenant, dataset: str, data: bytes | None) -> dict:
                            timeout=30)
         assert put.status_code == 200, put.text
     return created["upload"]
+
+
+def _measure(stack, tenant, dataset_id: str) -> str:
+    name = f"m_{uuid.uuid4().hex[:10]}"
+    resp = requests.post(stack.url(f"/api/metrics/datasets/{dataset_id}/measures"),
+                         headers=tenant.headers["analyst"], timeout=30,
+                         json={"name": name, "expression": "sum(amount)"})
+    assert resp.status_code == 201, resp.text
+    return name
 
 
 def _wait_ready(stack, tenant, upload_id: str, dataset_id: str, timeout_s: float = 90) -> None:
@@ -119,10 +134,14 @@ def test_route_role_tenant_matrix(stack, own, other, resources, case):
     values = dict(target)
     if "{fresh_upload}" in route.path:
         values["fresh_upload"] = _upload(stack, target["tenant"], "scratch", None)["id"]
+    if "{fresh_measure}" in route.path:
+        values["fresh_measure"] = _measure(stack, target["tenant"], target["dataset"])
     path = route.path.format(**{k: v for k, v in values.items() if isinstance(v, str)})
     body = dict(route.body) if route.body else None
     if body and body.get("email") == "new":
         body["email"] = f"m-{uuid.uuid4().hex[:10]}@hardening.example.com"
+    if body and body.get("name") == "new":
+        body["name"] = f"m_{uuid.uuid4().hex[:10]}"
     headers = own.headers[role] if role else {}
     resp = requests.request(route.method, stack.url(path), headers=headers, json=body, timeout=60)
     expected = _expected(route, role, whose)

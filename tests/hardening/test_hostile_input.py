@@ -260,3 +260,108 @@ def test_odd_dataset_ids_in_metrics_are_400(stack, own, value):
                         headers=own.headers["viewer"], timeout=30)
     assert resp.status_code == 400, resp.text[:300]
     assert _error(resp)["details"]["field"] == "dataset"
+
+
+# --------------------------------------------------------------------------- fields
+
+# Column headers built to break out of SQL, of a JSON path or of the expression parser;
+# each is a field of the dataset below and must be read as exactly that field.
+HOSTILE_FIELDS = ['a"b', "x`) OR 1=1; DROP TABLE business_data; --", "__class__",
+                  "é ü", "$.x", "/p~q", "it's -- c", "b\\n"]
+HOSTILE_EXPRESSIONS = [
+    "__import__('os').system('id')", "sum(amount).__class__", "sum(amount)[0]",
+    "lambda: 1", "sum(amount); DROP TABLE business_data", "sum(`amount`)",
+    "sum(amount) -- comment", "sum(amount) /* c */", "f'{sum(amount)}'",
+    "sum(amount) if 1 else 0", "sum(amount=1)", "sum(sum(amount))", "open('x')",
+    "amount", "sum(amount) ** 2", "sum(amount) > 1", "[sum(amount)]", "sum(*amount)",
+    "sum('amount\\' OR 1=1 --')", "1e999 * sum(amount)", "sum(amount)\x00",
+    "(" * 400 + "sum(amount)" + ")" * 400, " + ".join(["sum(amount)"] * 200),
+    "-" * 300 + "sum(amount)", "sum(ａｍｏｕｎｔ)" * 3, "",
+]
+
+
+@pytest.fixture(scope="module")
+def fielded(stack, own, tmp_path_factory):
+    """A dataset whose extra columns carry the hostile names, loaded end to end."""
+    import csv
+    import io
+
+    from tests.support.api_client import Api
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["date", "amount", "region", *HOSTILE_FIELDS])
+    for i in range(20):
+        w.writerow([f"2024-01-{i + 1:02d}", 10 + i, "north" if i % 2 else "south",
+                    *[str(i + k) for k in range(len(HOSTILE_FIELDS))]])
+    path = tmp_path_factory.mktemp("fields") / "hostile.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    api = Api(stack.base_url)
+    api.token = own.users["analyst"]["token"]
+    up = api.upload(path, dataset="hostile fields")
+    assert up["status"] == "loaded", up
+    return up["dataset_id"]
+
+
+def _metrics(stack, own, params):
+    return requests.get(stack.url("/api/metrics"), params=params, timeout=60,
+                        headers=_headers(own, "viewer"))
+
+
+@pytest.mark.parametrize("k", range(len(HOSTILE_FIELDS)))
+def test_hostile_field_names_are_measured_as_the_field_itself(stack, own, fielded, k):
+    name = HOSTILE_FIELDS[k]
+    resp = _metrics(stack, own, {"dataset": fielded, "measure": name, "agg": "sum",
+                                 "start": "2024-01-01", "end": "2024-01-20"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["kpis"]["measure"]["value"] == sum(i + k for i in range(20))
+    filtered = _metrics(stack, own, {"dataset": fielded, name: "3", "start": "2024-01-01",
+                                     "end": "2024-01-20"})
+    assert filtered.status_code == 400  # a number field does not filter
+    assert _error(filtered)["code"] == "not_a_text_field"
+
+
+@pytest.mark.parametrize("name", ["amount`) OR 1=1 --", "extra", "x' OR '1'='1",
+                                  "__class__.__init__", "a\"b\" OR 1=1", "\u202eamount",
+                                  "ａｍｏｕｎｔ", "x" * 201])
+def test_names_that_are_not_fields_are_400_naming_them(stack, own, fielded, name):
+    for param in ("measure", "breakdown"):
+        resp = _metrics(stack, own, {"dataset": fielded, param: name})
+        assert resp.status_code == 400, (param, resp.text)
+        assert _error(resp)["code"] in ("unknown_measure", "unknown_field",
+                                        "invalid_parameter")
+    resp = _metrics(stack, own, {"dataset": fielded, name: "v"})
+    assert resp.status_code == 400 and _error(resp)["code"] in ("unknown_filter",
+                                                                "not_a_text_field")
+
+
+@pytest.mark.parametrize("expression", HOSTILE_EXPRESSIONS,
+                         ids=[f"e{i}" for i in range(len(HOSTILE_EXPRESSIONS))])
+def test_hostile_expressions_are_400_with_a_named_error(stack, own, fielded, expression):
+    resp = requests.post(stack.url(f"/api/metrics/datasets/{fielded}/measures"), timeout=60,
+                         headers=_headers(own, "analyst"),
+                         json={"name": "hostile", "expression": expression})
+    assert resp.status_code == 400, (expression[:60], resp.text)
+    err = _error(resp)
+    assert err["code"] in ("invalid_expression", "expression_too_long", "unsupported_syntax",
+                           "unknown_function", "invalid_arguments", "bare_field",
+                           "unknown_field", "invalid_fields"), err
+    listed = requests.get(stack.url(f"/api/metrics/datasets/{fielded}/measures"), timeout=60,
+                          headers=_headers(own, "viewer")).json()
+    assert listed == {"measures": []}
+
+
+def test_an_expression_over_hostile_names_reads_them_as_fields(stack, own, fielded):
+    expression = 'sum("x`) OR 1=1; DROP TABLE business_data; --") - sum("a\\"b")'
+    made = requests.post(stack.url(f"/api/metrics/datasets/{fielded}/measures"), timeout=60,
+                         headers=_headers(own, "analyst"),
+                         json={"name": "gap", "expression": expression})
+    assert made.status_code == 201, made.text
+    resp = _metrics(stack, own, {"dataset": fielded, "measure": "gap",
+                                 "start": "2024-01-01", "end": "2024-01-20"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["kpis"]["measure"]["value"] == 20  # (i + 1) - (i + 0), 20 rows
+    assert resp.json()["kpis"]["revenue"]["value"] == sum(10 + i for i in range(20))
+    gone = requests.delete(stack.url(f"/api/metrics/datasets/{fielded}/measures/gap"),
+                           timeout=60, headers=_headers(own, "analyst"))
+    assert gone.status_code == 200

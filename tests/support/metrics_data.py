@@ -35,9 +35,10 @@ def superstore_frame() -> pd.DataFrame:
 
 
 def canonical_table(frame: pd.DataFrame, tenant_id: str, dataset_id: str,
-                    upload_id: str = "up_test") -> pa.Table:
+                    upload_id: str = "up_test", extra: tuple[str, ...] = ()) -> pa.Table:
     """Rows of the canonical table; `frame` needs occurred_date (dates) and any of the
-    measures and dimensions (missing ones are NULL)."""
+    measures and dimensions (missing ones are NULL). The `extra` columns of the frame
+    go into the `extra` JSON as the ingest writes it: each value as its text."""
     from shared.schema import BUSINESS_DATA
 
     n = len(frame)
@@ -49,6 +50,12 @@ def canonical_table(frame: pd.DataFrame, tenant_id: str, dataset_id: str,
         "occurred_at": [datetime(d.year, d.month, d.day, 12, tzinfo=UTC) for d in days],
         "occurred_date": days, "loaded_at": [now] * n, "extra": [None] * n,
     }
+    if extra:
+        import json
+
+        cols["extra"] = [json.dumps({c: None if pd.isna(v) else str(v)
+                                     for c, v in zip(extra, values, strict=True)})
+                         for values in zip(*(frame[c] for c in extra), strict=True)]
     for name in ("amount", "quantity", "product", "category", "region", "customer",
                  "channel", "order_id"):
         if name not in frame:

@@ -243,3 +243,21 @@ def test_substitute_tables_propagates_unknown_table_errors():
 ])
 def test_transpile_tells_reads_from_writes(sql, read_only):
     assert bqsql.transpile(sql).read_only is read_only
+
+
+@pytest.mark.parametrize("key", ["Ship Mode", 'a"b', "$x", "/y", "~0", "~1/", "é ü", "a.b",
+                                 "it's", "[0]", "*", "$", "\\", "", "x'); DROP TABLE t; --"])
+def test_a_json_field_named_by_a_parameter_is_read_whatever_its_name(key):
+    """JSON_VALUE(extra[@key]) finds the key however it is spelled (DuckDB's own
+    `extra[$key]` reads the key as a path and fails on quotes and backslashes)."""
+    import json
+
+    db = duckdb.connect()
+    db.execute("CREATE TABLE t (extra JSON)")
+    db.execute("INSERT INTO t VALUES ($j)", {"j": json.dumps({key: "42.5", "other": "no"})})
+    t = bqsql.transpile("SELECT JSON_VALUE(extra[@k]) AS v, "
+                        "SAFE_CAST(JSON_VALUE(extra[@k]) AS FLOAT64) AS n FROM t")
+    assert db.execute(t.sql, bqsql.duckdb_params(t.params, {"k": key})).fetchall() \
+        == [("42.5", 42.5)]
+    assert db.execute(t.sql, {"k": key + "missing"}).fetchall() == [(None, None)]
+    assert db.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)

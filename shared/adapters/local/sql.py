@@ -17,6 +17,12 @@ wrong for our purposes are fixed here, each with a test in tests/unit/test_sql.p
   BigQuery counts weeks starting on Sunday (or <day>), with days before the first
   such day in week 0: rewritten with strftime('%U') / ('%W') where DuckDB has it.
 
+- `JSON_VALUE(json[@key])` (a field of a JSON column named by a parameter) would
+  become DuckDB's `json[$key]`, which reads the key as a JSON path: a key holding a
+  double quote or a backslash fails to bind. It becomes `json_extract_string(json,
+  <JSON Pointer of $key>)`, the pointer built in SQL with RFC 6901 escapes (`~` ->
+  `~0`, `/` -> `~1`), which addresses any key whatever its characters.
+
 The DuckDB session must run in UTC (`SET TimeZone = 'UTC'`), because BigQuery's
 DATE(ts), EXTRACT and TIMESTAMP_TRUNC work in UTC unless told otherwise.
 """
@@ -79,7 +85,28 @@ def _week_number(expr: exp.Expression, start: str) -> exp.Expression:
     return exp.Cast(this=strftime, to=exp.DataType.build("BIGINT"))
 
 
+def _json_key(node: exp.JSONExtractScalar) -> exp.Expression | None:
+    """JSON_VALUE(col[@key]) -> json_extract_string(col, '/' || escaped key)."""
+    target, path = node.this, node.expression
+    if not (isinstance(target, exp.Bracket) and len(target.expressions) == 1
+            and isinstance(target.expressions[0], exp.Parameter)):
+        return None
+    if path is not None and not (isinstance(path, exp.JSONPath)
+                                 and all(isinstance(p, exp.JSONPathRoot)
+                                         for p in path.expressions)):
+        return None
+    key: exp.Expression = target.expressions[0].copy()
+    for old, new in (("~", "~0"), ("/", "~1")):
+        key = exp.Anonymous(this="replace", expressions=[
+            key, exp.Literal.string(old), exp.Literal.string(new)])
+    pointer = exp.DPipe(this=exp.Literal.string("/"), expression=key)
+    return exp.Anonymous(this="json_extract_string",
+                         expressions=[target.this.copy(), pointer])
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.JSONExtractScalar):
+        return _json_key(node) or node
     if isinstance(node, exp.DateTrunc | exp.DateAdd | exp.DateSub):
         return _as_date(node)
     if isinstance(node, exp.Extract):
