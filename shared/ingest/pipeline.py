@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -218,8 +217,11 @@ def _stage_workbook(open_stream: Callable[[], BinaryIO], opts: IngestOptions, wo
         finally:
             book.unlink(missing_ok=True)
 
+        def read_sheet() -> BinaryIO:
+            return sheet_csv.open("rb")
+
         try:
-            staged = _stage(partial(open, sheet_csv, "rb"), opts, workdir, name,
+            staged = _stage(read_sheet, opts, workdir, name,
                             sheet_csv.stat().st_size, progress, sheet.sniffed, sheet.describe)
         except IngestFailed as exc:
             failed = getattr(exc, "report", None)

@@ -55,6 +55,7 @@ class Report:
     # A workbook: the sheet read and the worksheets it has (a CSV has neither).
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
+    sheet_cut: bool = False  # a preview read only the sheet's first rows
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:

@@ -88,6 +88,7 @@ class Converted:
     def describe(self, report: Report) -> None:
         """The sheet in the report; a preview cut short says so."""
         report.sheet, report.sheets = self.sheet, list(self.sheets)
+        report.sheet_cut = self.truncated
         if self.truncated:
             report.warn(f"only the first {len(self.sheet_rows)} data rows of sheet "
                         f"{self.sheet!r} were read")
