@@ -146,31 +146,38 @@ def sheet_names(path: Path) -> list[str]:
         book.close()
 
 
+def _number(value: float, decimal: str = ".") -> str:
+    if value.is_integer() and abs(value) < 2 ** 53:
+        return str(int(value))
+    if not math.isfinite(value):
+        return ""
+    # 15 significant digits, as spreadsheets show and export them: a sum stored as
+    # 0.30000000000000004 reads 0.3, as in the CSV the same program would write.
+    text = format(value, ".15g")
+    if "e" in text:
+        text = format(Decimal(text), "f")
+    return text if decimal == "." else text.replace(".", decimal)
+
+
+# By exact type (calamine hands back these), without a chain of isinstance checks:
+# this runs once per cell.
+_FORMATS: dict[type, Callable[[Any, str], str]] = {
+    float: _number,
+    dt.date: lambda v, _: v.isoformat(),
+    dt.datetime: lambda v, _: v.isoformat(sep="T"),
+    dt.time: lambda v, _: v.isoformat(),
+    bool: lambda v, _: "true" if v else "false",
+    int: lambda v, _: str(v),
+    dt.timedelta: lambda v, _: str(v),
+}
+
+
 def cell_text(value: Any, decimal: str = ".") -> str:
     """A typed cell in the form the CSV path parses unambiguously."""
-    if value is None or value == "":
+    if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        # 15 significant digits, as spreadsheets show and export them: a sum stored as
-        # 0.30000000000000004 reads 0.3, as in the CSV the same program would write.
-        text = str(int(value)) if value.is_integer() and abs(value) < 2 ** 53 \
-            else format(value, ".15g")
-        if "e" in text:
-            text = format(Decimal(text), "f")
-        return text.replace(".", decimal) if decimal != "." else text
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep="T")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    return str(value)
+    fmt = _FORMATS.get(type(value))
+    return fmt(value, decimal) if fmt is not None else str(value)
 
 
 def _is_text(value: Any) -> bool:
@@ -274,7 +281,10 @@ def _write(rows: Iterator[list[Any]], out: Path, sheet: str, sheets: list[str],
             yield from enumerate(rows, start=len(head))
 
         for index, row in body():
-            cells = [cell_text(v, decimal) for v in _trimmed(row, width)]
+            # Text is most cells: kept as is without a call (this loop is most of the
+            # time a workbook costs, see benchmarks/README.md).
+            cells = [v if type(v) is str else cell_text(v, decimal)
+                     for v in _trimmed(row, width)]
             if not any(c.strip() for c in cells):
                 continue  # the CSV reader skips blank lines too; trailing ones end here
             if max_rows is not None and len(sheet_rows) >= max_rows:
