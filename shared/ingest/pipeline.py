@@ -216,9 +216,8 @@ def _stage_workbook(open_stream: Callable[[], BinaryIO], opts: IngestOptions, wo
                                       decimal=opts.decimal_separator or ".",
                                       max_rows=max_rows)
         except IngestFailed as exc:
-            report = Report()
-            if exc.code == "sheet_not_found":
-                report.sheets = list((exc.details or {}).get("sheets") or [])
+            report = Report()  # the sheets there are, so another can be chosen
+            report.sheets = list((exc.details or {}).get("sheets") or [])
             raise _with_report(exc, report) from None
         finally:
             book.unlink(missing_ok=True)

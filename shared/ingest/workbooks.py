@@ -265,7 +265,7 @@ def _write(rows: Iterator[list[Any]], out: Path, sheet: str, sheets: list[str],
     at = _header_index(head)
     if at is None:
         raise IngestFailed(f"the sheet {sheet!r} is empty", code="empty_file",
-                           details={"sheet": sheet})
+                           details={"sheet": sheet, "sheets": sheets})
     raw = _header(head, at, merges, col0)
     while raw and not raw[-1]:
         raw.pop()  # empty columns past the table

@@ -100,7 +100,8 @@ def _workbook(body: bytes, partial: bool, opts: IngestOptions) -> dict[str, Any]
                            max_sheet_rows=WORKBOOK_PREVIEW_ROWS)
         except IngestFailed as exc:
             report = getattr(exc, "report", None)
-            if exc.code not in CURABLE and exc.code != "sheet_not_found":
+            # Another sheet may cure any refusal of this one: answered with the sheets.
+            if report is None or not report.sheets:
                 raise
             out = _answer(report.to_dict() if report is not None else {}, [], False)
             out["error"] = exc.to_dict()["error"]

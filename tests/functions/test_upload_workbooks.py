@@ -113,6 +113,13 @@ def test_preview_of_a_workbook_lists_its_sheets(client, make_user):
                                                       "Quantity"]
     assert got["sample_rows"][0]["amount"] == "10.5"
     assert got["rows_rejected"] == 1 and got["partial"] is False
+    # The first sheet holds notes only: refused, with the sheets to choose from.
+    resp = client.post("/api/uploads/preview", data=data,
+                       headers={**headers, "Content-Type": XLSX_TYPE})
+    assert resp.status_code == 200
+    assert resp.get_json()["error"]["code"] == "no_date_column"
+    assert resp.get_json()["sheets"] == ["Notes", "Orders"]
+    assert resp.get_json()["sheet"] == "Notes"
     resp = client.post("/api/uploads/preview?sheet=Missing", data=data,
                        headers={**headers, "Content-Type": XLSX_TYPE})
     assert resp.status_code == 200

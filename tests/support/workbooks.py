@@ -96,3 +96,41 @@ def _ods_cell(cell_class, p_class, value: Any):
         cell = cell_class(valuetype="string")
     cell.addElement(p_class(text=str(value)))
     return cell
+
+
+def csv_as_xlsx(csv_path: Path, out: Path, *, dates: Sequence[str], numbers: Sequence[str],
+                sheet: str = "Orders", before: dict[str, list[Row]] | None = None) -> int:
+    """The CSV as a spreadsheet program saves it after opening it: the named columns as
+    date and number cells, the rest as text; `before`: sheets placed ahead of it. The
+    number of data rows."""
+    import csv
+
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    for name, rows in (before or {}).items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            ws.append(list(row))
+    ws = book.create_sheet(sheet)
+    count = 0
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        ws.append(header)
+        kinds = ["date" if h in dates else "number" if h in numbers else "text"
+                 for h in header]
+        for row in reader:
+            ws.append([_typed(v, k) for v, k in zip(row, kinds, strict=True)])
+            count += 1
+    book.save(out)
+    return count
+
+
+def _typed(value: str, kind: str) -> Any:
+    if value == "" or kind == "text":
+        return value or None
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    number = float(value)
+    return int(number) if number.is_integer() and "." not in value else number
