@@ -15,6 +15,12 @@ arrives empty). The CSV is written UTF-8 with "," delimiters and the header is k
 so the sniffer's guesses (encoding, delimiter, header line) are skipped: `Converted`
 carries the `Sniffed` the pipeline would otherwise infer.
 
+The header is the first row with mostly non-empty text cells (titles and blank rows
+above a table are skipped). An empty header cell inside a merged range takes the text
+of the range's anchor where calamine reports merges (.xlsx, .xls); it reports none for
+.ods (python-calamine 0.9 answers None there), so the covered cells of a merged .ods
+header stay empty and are named column_<n>, as a blank CSV header is.
+
 Memory: calamine reads a whole sheet into its own compact cell array before the rows
 are iterated (it has no lazy row reader, see
 https://github.com/dimastbk/python-calamine/issues/42), so peak memory grows with the
@@ -266,10 +272,11 @@ def _write(rows: Iterator[list[Any]], out: Path, sheet: str, sheets: list[str],
     if at is None:
         raise IngestFailed(f"the sheet {sheet!r} is empty", code="empty_file",
                            details={"sheet": sheet, "sheets": sheets})
-    raw = _header(head, at, merges, col0)
-    while raw and not raw[-1]:
-        raw.pop()  # empty columns past the table
-    width = len(raw)
+    # Every column of the sheet's used range, whose bounds calamine sets by the cells
+    # holding values: columns empty throughout are past it already, and a column with
+    # values under a blank header cell is kept (named column_<n>), never cut off.
+    width = max(len(r) for r in head)
+    raw = _header(head, at, merges, col0) + [""] * (width - len(head[at]))
     sheet_rows = array("l")
     truncated = False
     with open(out, "w", encoding="utf-8", newline="") as fh:

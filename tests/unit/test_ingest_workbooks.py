@@ -100,6 +100,39 @@ def test_titles_blank_rows_and_merged_headers_above_the_table(tmp_path):
         (dt.date(2024, 1, 3), Decimal("20"), "Coffee")]
 
 
+def test_a_merged_ods_header_names_its_covered_cells_column_n(tmp_path):
+    """calamine reports no merges for .ods: the documented fallback."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    def cell(shown, **kw):
+        c = TableCell(**kw)
+        c.addElement(P(text=str(shown)))
+        return c
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Sales")
+    head = TableRow()
+    head.addElement(cell("Date", valuetype="string"))
+    head.addElement(cell("Amount", valuetype="string", numbercolumnsspanned=2))
+    head.addElement(CoveredTableCell())
+    table.addElement(head)
+    for day in (1, 2):
+        row = TableRow()
+        row.addElement(cell(f"2024-06-0{day}", valuetype="date",
+                            datevalue=f"2024-06-0{day}"))
+        row.addElement(cell(day * 5, valuetype="float", value=day * 5))
+        row.addElement(cell(1, valuetype="float", value=1))
+        table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    out = io.BytesIO()
+    doc.write(out)
+    loaded, staged = staged_rows(out.getvalue(), tmp_path)
+    assert [c["column"] for c in staged.report.columns] == ["Date", "Amount", "column_3"]
+    assert [r["amount"] for r in loaded] == [Decimal("5"), Decimal("10")]
+
+
 def test_rejected_rows_carry_their_sheet_row_numbers(tmp_path):
     rows = [["Exported 2024-02-01"], [],
             ["Date", "Sales", "Product"]]
