@@ -3,12 +3,15 @@
 // mapping on it. The page shows each column with its type and role (a select, so a wrong
 // role is corrected before the file is sent) and the first rows as they would load. A
 // role changed here is put into the upload's mapping (the Advanced controls), which the
-// ingest then follows and its report credits to the user.
+// ingest then follows and its report credits to the user. A workbook is sent whole (up to
+// WORKBOOK_PREVIEW_BYTES); its answer lists the sheets, and the sheet chosen here is the
+// one previewed and uploaded (`sheet()`).
 
 import { api } from "./api.js";
 import { errorBox, h, loadingState, replace } from "./dom.js";
 import { number } from "./format.js";
 import { ROLES } from "./upload-options.js";
+import { WORKBOOK_PREVIEW_BYTES, workbookType } from "./workbooks.js";
 
 export const PREVIEW_BYTES = 1024 * 1024;
 
@@ -27,27 +30,49 @@ export function mappingPreview(options) {
   const element = h("section", { class: "card hidden", "aria-labelledby": "preview-h",
     dataset: { preview: "" } });
   let seq = 0;
+  let sheet = null;
+  let current = null;
 
-  /** Preview a file; resolves to true when the preview is shown. */
-  async function show(file) {
+  /** Preview a file (a workbook: the sheet chosen, else its first); resolves to true when
+   * the preview is shown. */
+  async function show(file, chosenSheet = null) {
     const mine = ++seq;
+    if (file !== current) sheet = null;
+    current = file;
+    sheet = chosenSheet ?? sheet;
+    const workbook = workbookType(file);
     element.classList.remove("hidden");
-    replace(element, title(), loadingState("Reading the start of the file…"));
+    if (workbook && file.size > WORKBOOK_PREVIEW_BYTES) {
+      replace(element, title(), h("p", { class: "hint", dataset: { previewSkipped: "" },
+        text: "This workbook is too large to preview here; its first sheet is read when it is uploaded." }));
+      return true;
+    }
+    replace(element, title(), loadingState(workbook ? "Reading the workbook…" : "Reading the start of the file…"));
+    const partial = !workbook && file.size > PREVIEW_BYTES;
     let answer;
     try {
-      answer = await api("/api/uploads/preview", { method: "POST", contentType: "text/csv",
-        data: file.slice(0, PREVIEW_BYTES),
-        query: { partial: file.size > PREVIEW_BYTES ? "true" : undefined } });
+      answer = await api("/api/uploads/preview", { method: "POST",
+        contentType: workbook ?? "text/csv", data: workbook ? file : file.slice(0, PREVIEW_BYTES),
+        query: { partial: partial ? "true" : undefined, sheet: sheet ?? undefined } });
     } catch (err) {
       if (mine === seq) replace(element, title(), errorBox(err));
       return false;
     }
     if (mine !== seq) return false;
-    draw(answer, file.size > PREVIEW_BYTES);
+    sheet = answer.sheet ?? sheet;
+    draw(answer, answer.partial ?? partial, workbook);
     return true;
   }
 
-  function draw(answer, partial) {
+  function sheetChooser(answer) {
+    const select = h("select", { id: "preview-sheet", dataset: { previewSheet: "" } },
+      answer.sheets.map((name) => h("option", { value: name, text: name })));
+    select.value = answer.sheet ?? sheet ?? answer.sheets[0];
+    select.addEventListener("change", () => show(current, select.value));
+    return h("p", { class: "field" }, h("label", { for: "preview-sheet", text: "Sheet " }), select);
+  }
+
+  function draw(answer, partial, workbook) {
     options.setColumns(answer.columns ?? []);
     // column -> role: what the ingest found, then what the user already chose.
     const roleOf = new Map();
@@ -100,8 +125,11 @@ export function mappingPreview(options) {
 
     const sample = answer.sample_rows ?? [];
     const shown = SAMPLE.filter(([key]) => key === "row_number" || sample.some((r) => r[key] !== null && r[key] !== undefined));
+    const readFrom = workbook ? (partial ? "first rows of the sheet" : "whole sheet")
+      : (partial ? "first MiB" : "whole file");
     replace(element, title(),
-      h("p", { class: "hint", text: `Read from the ${partial ? "first MiB" : "whole file"}: `
+      (answer.sheets ?? []).length > 0 && sheetChooser(answer),
+      h("p", { class: "hint", text: `Read from the ${readFrom}: `
         + `${number(answer.rows_read ?? 0)} rows. Change a role if it is wrong; the upload uses your choice.` }),
       answer.error && h("div", { class: "alert alert-warn", role: "alert", dataset: { previewError: answer.error.code } },
         h("p", {}, h("strong", { text: "As it is, this file would not load: " }), answer.error.message)),
@@ -121,8 +149,12 @@ export function mappingPreview(options) {
   return {
     element,
     show,
+    /** The workbook sheet chosen in the preview (null: the first, or not a workbook). */
+    sheet: () => sheet,
     hide() {
       seq += 1;
+      sheet = null;
+      current = null;
       element.classList.add("hidden");
       replace(element);
     },

@@ -45,11 +45,17 @@ def create(request, deps: Deps, principal, body):
               query=m.UploadPreviewQuery, responses={200: m.UploadPreview},
               request={"text/csv": {"schema": {"type": "string", "maxLength": 1048576},
                                     "description": "The first bytes of the file (at most "
-                                                   "1 MiB, File.slice(0, 1048576))"}},
+                                                   "1 MiB, File.slice(0, 1048576))"},
+                       **{t: {"schema": {"type": "string", "format": "binary",
+                                         "maxLength": 20 * 1048576},
+                              "description": "A whole workbook (at most 20 MiB); the "
+                                             "sheet query parameter picks its sheet"}
+                          for t in m.WORKBOOK_TYPES}},
               errors={400: "Empty body (code body_required), or a head that cannot be "
                            "read as a CSV with data rows (codes no_data_rows, no_header, "
                            "not_text, parse_error, encoding_error...)",
-                      413: "Body over 1 MiB (code preview_too_large)"})
+                      413: "Body over 1 MiB, a workbook over 20 MiB (code "
+                           "preview_too_large)"})
 def preview(request, deps: Deps, principal):
     """Preview the mapping of a file from its first MiB, before uploading it
 
@@ -59,18 +65,19 @@ def preview(request, deps: Deps, principal):
     from shared import errors
     from shared.uploads import preview as p
 
-    if request.content_length is not None and request.content_length > p.PREVIEW_BYTES:
-        raise errors.TooLarge(f"a preview reads at most the first {p.PREVIEW_BYTES} bytes",
-                              code="preview_too_large",
-                              details={"limit_bytes": p.PREVIEW_BYTES})
+    limit = p.WORKBOOK_PREVIEW_BYTES if request.mimetype in m.WORKBOOK_TYPES \
+        else p.PREVIEW_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.TooLarge(f"a preview reads at most the first {limit} bytes",
+                              code="preview_too_large", details={"limit_bytes": limit})
     try:
         q = m.UploadPreviewQuery.model_validate(request.args.to_dict())
     except ValueError as exc:  # pydantic's ValidationError: a bad query parameter
         raise errors.InvalidInput("invalid preview parameters", code="invalid_parameter",
                                   details={"reason": str(exc).splitlines()[0]}) from None
-    return p.preview(request.get_data(cache=False)[:p.PREVIEW_BYTES + 1],
+    return p.preview(request.get_data(cache=False)[:limit + 1],
                      partial=q.partial, date_order=q.date_order,
-                     decimal_separator=q.decimal_separator)
+                     decimal_separator=q.decimal_separator, sheet=q.sheet)
 
 
 @router.route("/api/uploads", methods=["GET"], role="viewer", query=m.UploadListQuery,

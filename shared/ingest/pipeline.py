@@ -1,4 +1,5 @@
-"""The streaming ingest of one CSV into a Parquet staging file.
+"""The streaming ingest of one CSV (or one sheet of a workbook, see `workbooks`) into a
+Parquet staging file.
 
 Types are settled over the WHOLE column, never from a sample: the profiling pass
 streams the whole file, and the good rows are written to Parquet (the bad ones to a
@@ -22,7 +23,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from shared.ingest import accounting, passes
+from shared.ingest import accounting, passes, workbooks
 from shared.ingest import values as V
 from shared.ingest.convert import convert_batch
 from shared.ingest.mapping import ColumnMapping, date_like, infer, require_usable
@@ -58,10 +59,17 @@ def _arrow_failure(exc: Exception) -> IngestFailed:
                         details={"reason": text})
 
 
+class _IsWorkbook(Exception):
+    """The head is a workbook's container, not text: `stage` reads it as a workbook.
+    Told at the sniff, so a CSV is opened no more often than before."""
+
+
 def _sniff(open_stream: Callable[[], BinaryIO]) -> Sniffed:
     with open_stream() as f:
         sample = f.read(SAMPLE_BYTES)
         at_eof = len(sample) < SAMPLE_BYTES or not f.read(1)
+    if workbooks.looks_like_workbook(sample):
+        raise _IsWorkbook
     return sniff(sample, at_eof=at_eof)
 
 
@@ -181,15 +189,66 @@ class _Job:
 
 def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path, *,
           size: int | None = None, progress: Callable[[float], None] | None = None,
-          name: str | None = None) -> Staged:
-    """Read the CSV behind open_stream (called once per pass) into a Parquet file in
-    workdir. Raises IngestFailed (with `.report`) when the file fails as a whole."""
+          name: str | None = None, max_sheet_rows: int | None = None) -> Staged:
+    """Read the CSV or workbook behind open_stream (called once per pass) into a Parquet
+    file in workdir. Raises IngestFailed (with `.report`) when the file fails as a
+    whole. A workbook (told by its bytes) is read from one sheet, at most
+    `max_sheet_rows` data rows of it when given (a preview)."""
     workdir.mkdir(parents=True, exist_ok=True)
     name = name or opts.upload_id
+    try:
+        return _stage(open_stream, opts, workdir, name, size, progress)
+    except _IsWorkbook:
+        return _stage_workbook(open_stream, opts, workdir, name, progress, max_sheet_rows)
+
+
+def _stage_workbook(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path,
+                    name: str, progress: Callable[[float], None] | None,
+                    max_rows: int | None) -> Staged:
+    """The sheet as canonical CSV (see `workbooks`) through the CSV stages, its sniff
+    given; the rejected rows then name their sheet rows."""
+    book = workdir / f"{name}.workbook"
+    sheet_csv = workdir / f"{name}.sheet.csv"
+    try:
+        workbooks.spool(open_stream, book)
+        try:
+            sheet = workbooks.convert(book, sheet_csv, sheet=opts.sheet,
+                                      decimal=opts.decimal_separator or ".",
+                                      max_rows=max_rows)
+        except IngestFailed as exc:
+            report = Report()  # the sheets there are, so another can be chosen
+            report.sheets = list((exc.details or {}).get("sheets") or [])
+            raise _with_report(exc, report) from None
+        finally:
+            book.unlink(missing_ok=True)
+
+        def read_sheet() -> BinaryIO:
+            return sheet_csv.open("rb")
+
+        try:
+            staged = _stage(read_sheet, opts, workdir, name,
+                            sheet_csv.stat().st_size, progress, sheet.sniffed, sheet.describe)
+        except IngestFailed as exc:
+            failed = getattr(exc, "report", None)
+            if failed is not None:
+                sheet.renumber(failed, workdir / f"{name}.rejected.csv")
+            raise
+        sheet.renumber(staged.report, staged.rejected_path)
+        return staged
+    finally:
+        sheet_csv.unlink(missing_ok=True)
+
+
+def _stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Path,
+           name: str, size: int | None, progress: Callable[[float], None] | None,
+           sniffed: Sniffed | None = None,
+           prepare: Callable[[Report], None] | None = None) -> Staged:
     output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
                            STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
     job = _Job(open_stream, opts, output, _Progress(size, progress), Report(),
-               loaded_at=pa.scalar(datetime.now(UTC), V.TS_TYPE))
+               sn=sniffed, loaded_at=pa.scalar(datetime.now(UTC), V.TS_TYPE))
+    if prepare is not None:
+        prepare(job.report)
     profiled = _profile(job)
     plan = _settle(job, profiled)
     rows_read = profiled.rows + profiled.invalid
@@ -217,8 +276,10 @@ def _profile(job: _Job) -> passes.Profiled:
                               job.output, job.speculate, job.opts.max_reject_share)
 
     try:
-        job.sn = sn = _sniff(job.open_stream)
-        report.encoding, report.delimiter = sn.encoding, sn.delimiter
+        if job.sn is None:  # a workbook's sheet comes with its sniff
+            job.sn = _sniff(job.open_stream)
+            report.encoding, report.delimiter = job.sn.encoding, job.sn.delimiter
+        sn = job.sn
         for w in sn.warnings:
             report.warn(w)
         try:

@@ -52,6 +52,10 @@ class Report:
     rows_without_amount: int = 0
     # Loaded lines whose empty amount was taken from quantity x unit price.
     rows_amount_from_price: int = 0
+    # A workbook: the sheet read and the worksheets it has (a CSV has neither).
+    sheet: str = ""
+    sheets: list[str] = field(default_factory=list)
+    sheet_cut: bool = False  # a preview read only the sheet's first rows
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:
@@ -80,4 +84,5 @@ class Report:
                 "rejected_by_column": dict(self.rejected_by_column),
                 "rows_without_quantity": self.rows_without_quantity,
                 "rows_without_amount": self.rows_without_amount,
-                "rows_amount_from_price": self.rows_amount_from_price}
+                "rows_amount_from_price": self.rows_amount_from_price,
+                "sheet": self.sheet or None, "sheets": list(self.sheets)}

@@ -138,6 +138,7 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
                          upload_id=run.upload_id, mapping=record.get("mapping") or None,
                          date_order=record.get("date_order"),
                          decimal_separator=record.get("decimal_separator"),
+                         sheet=record.get("sheet"),
                          keep_rows_without_amount=bool(record.get("keep_rows_without_amount")),
                          max_reject_share=deps.settings.max_reject_share)
     generation = run.generation

@@ -12,8 +12,17 @@ from shared.schema import ROLES
 from shared.web.models import ErrorDetail, RequestModel, problem
 
 MODES = ("append", "replace")
+# application/vnd.ms-excel is both .xls and what browsers on Windows call a .csv; the
+# ingest tells them apart by the file's bytes (shared.ingest.workbooks).
 CONTENT_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-                 "text/tab-separated-values", "text/x-csv", "application/octet-stream")
+                 "text/tab-separated-values", "text/x-csv", "application/octet-stream",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "application/vnd.oasis.opendocument.spreadsheet")
+# Workbook content types a preview takes whole (shared.ingest.workbooks has the same).
+WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "application/vnd.ms-excel", "application/vnd.oasis.opendocument.spreadsheet")
+# Excel caps a sheet name at 31 characters; LibreOffice allows longer ones.
+SHEET_NAME_MAX = 255
 
 
 def _filename(value: Any) -> str:
@@ -36,6 +45,14 @@ def _content_type(value: Any) -> str:
     if ctype not in CONTENT_TYPES:
         raise problem("must be one of " + ", ".join(CONTENT_TYPES))
     return ctype
+
+
+def _sheet(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > SHEET_NAME_MAX:
+        raise problem(f"a sheet name of 1 to {SHEET_NAME_MAX} characters is required")
+    return value
 
 
 def _dataset(value: Any) -> str:
@@ -117,6 +134,10 @@ class UploadCreateRequest(RequestModel):
         default=None, description="Settles a date column whose day/month order is ambiguous")
     decimal_separator: Annotated[Literal[".", ","] | None,
                                  _one_of((None, ".", ","), "must be '.' or ','")] = None
+    sheet: Annotated[str | None, BeforeValidator(_sheet)] = Field(
+        default=None, json_schema_extra={"maxLength": SHEET_NAME_MAX},
+        description="A workbook's sheet to load (the preview lists them); null: its "
+                    "first visible worksheet. Ignored for CSV files")
     keep_rows_without_amount: Annotated[
         bool, BeforeValidator(_boolean)] = Field(
         default=False, description="Load sale lines whose amount is empty or a null token "
@@ -204,6 +225,9 @@ class UploadReport(BaseModel):
     amounts: UploadAmounts | dict[str, Any] | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = Field(default=None, description="A workbook: the sheet loaded "
+                              "(row numbers are its rows)")
+    sheets: list[str] | None = None
     rejected_by_column: dict[str, int] | None = Field(
         default=None, description="Rejected rows per column at fault")
     rows_without_quantity: int | None = Field(
@@ -248,6 +272,7 @@ class Upload(BaseModel):
     mapping: dict[str, str | None] | None = None
     date_order: str | None = None
     decimal_separator: str | None = None
+    sheet: str | None = None
     keep_rows_without_amount: bool | None = None
     status: Literal["pending", "uploaded", "processing", "loaded", "failed"]
     progress: float | None = Field(default=None, ge=0, le=1)
@@ -312,6 +337,9 @@ class UploadPreviewQuery(BaseModel):
                           "file: its last, possibly cut, line is dropped")
     date_order: Literal["DMY", "MDY"] | None = None
     decimal_separator: Literal[".", ","] | None = None
+    sheet: str | None = Field(default=None, max_length=SHEET_NAME_MAX,
+                              description="A workbook's sheet to preview (default: the "
+                                          "first visible worksheet)")
 
 
 class UploadPreview(BaseModel):
@@ -329,6 +357,9 @@ class UploadPreview(BaseModel):
     encoding: str | None = None
     delimiter: str | None = None
     partial: bool
+    sheet: str | None = Field(default=None, description="A workbook: the sheet read")
+    sheets: list[str] = Field(default_factory=list, description="A workbook: its visible "
+                              "worksheets, in order (empty for a CSV)")
     error: UploadError | None = Field(default=None, description="Why the ingest would "
                                       "refuse the file as it is (map a column to fix it)")
 

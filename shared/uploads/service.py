@@ -57,7 +57,7 @@ def _validate(body: UploadCreateRequest | Mapping[str, Any], max_bytes: int) -> 
     return {"filename": req.filename, "size_bytes": req.size_bytes,
             "content_type": req.content_type, "dataset_name": req.dataset, "mode": req.mode,
             "mapping": req.mapping, "date_order": req.date_order,
-            "decimal_separator": req.decimal_separator,
+            "decimal_separator": req.decimal_separator, "sheet": req.sheet,
             "keep_rows_without_amount": req.keep_rows_without_amount,
             "confirm_duplicate": req.confirm_duplicate}
 
@@ -100,7 +100,8 @@ def create_upload(deps: Deps, principal: Principal,
         "dataset_name": req["dataset_name"], "filename": req["filename"],
         "size_bytes": req["size_bytes"], "content_type": req["content_type"],
         "mode": req["mode"], "mapping": req["mapping"], "date_order": req["date_order"],
-        "decimal_separator": req["decimal_separator"], "status": "pending",
+        "decimal_separator": req["decimal_separator"], "sheet": req["sheet"],
+        "status": "pending",
         "keep_rows_without_amount": req["keep_rows_without_amount"],
         "progress": 0.0, "created_at": now, "updated_at": now,
         "created_by": principal.user_id, "bucket": settings.uploads_bucket,

@@ -352,3 +352,32 @@ def test_the_same_file_twice_is_refused_on_the_gcp_adapters(events, gcp_deps,
     assert stored["n"] == 14
     # The duplicate check is a get by document id: no query, so no index to declare.
     assert not [q for q in queries.queries if q.collection == "fingerprints"]
+
+
+def test_a_workbook_on_the_gcp_adapters(events, gcp_deps, function_client, queries):
+    """An .xlsx with the xlsx content type through the signed URL (fake-gcs-server), the
+    finalize event and the ingest task: its chosen sheet in BigQuery, its rejected row
+    in the bucket under its sheet row number."""
+    from tests.support.workbooks import xlsx
+
+    tenant, auth = sign_in(gcp_deps)
+    orders = [["Orders, June"], [], ["Order Date", "Order ID", "Sales"]]
+    orders += [[date(2024, 6, d), f"X-{d}", d * 2.5] for d in range(1, 9)]
+    orders[5][2] = "tbc"  # sheet row 6
+    body = xlsx({"Notes": [["see the next sheet"]], "Orders": orders})
+    upload_id = _send(function_client, events, gcp_deps, auth, body, filename="june.xlsx",
+                      content_type="application/vnd.openxmlformats-officedocument."
+                                   "spreadsheetml.sheet", sheet="Orders", dataset="June")
+    upload_http = function_client("upload", "upload_http")
+    got = upload_http.get(f"/api/uploads/{upload_id}", headers=auth).get_json()
+    assert got["status"] == "loaded", got
+    assert got["report"]["sheet"] == "Orders" and got["report"]["rows_loaded"] == 7
+    [stored] = gcp_deps.warehouse.query(
+        "SELECT COUNT(*) AS n, SUM(amount) AS total FROM {business_data} "
+        "WHERE tenant_id = @t", {"t": tenant})
+    assert stored["n"] == 7
+    assert Decimal(str(stored["total"])) == sum(Decimal(d) * Decimal("2.5")
+                                                for d in range(1, 9) if d != 3)
+    rejected = upload_http.get(f"/api/uploads/{upload_id}/rejected", headers=auth)
+    [row] = list(csv.DictReader(rejected.get_data(as_text=True).splitlines()))
+    assert (row["row_number"], row["value"], row["Order ID"]) == ("6", "tbc", "X-3")

@@ -5,6 +5,7 @@ import { bytes, number } from "../format.js";
 import { mappingPreview } from "../preview.js";
 import { FINAL, renderReport, statusLine, uploadFacts } from "../report.js";
 import { advancedOptions, readHeader, retrySettings } from "../upload-options.js";
+import { ACCEPT, workbookType } from "../workbooks.js";
 
 const ACCEPTED = new Set(["text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"]);
 
@@ -16,11 +17,11 @@ export function render(main, { query } = {}) {
   let stopped = false;
   const controller = new AbortController();
 
-  const fileInput = h("input", { type: "file", name: "file", accept: ".csv,.tsv,.txt,text/csv",
+  const fileInput = h("input", { type: "file", name: "file", accept: ACCEPT,
     class: "visually-hidden" });
   const fileName = h("p", { class: "drop-file", dataset: { selectedFile: "" }, text: "No file chosen" });
   const drop = h("div", { class: "dropzone", dataset: { dropzone: "" } },
-    h("p", { class: "drop-title", text: "Drag a CSV file here" }),
+    h("p", { class: "drop-title", text: "Drag a CSV file or a workbook (.xlsx, .xls, .ods) here" }),
     h("p", {}, "or ", h("label", { for: "upload-file", class: "btn", text: "Choose a file…" })),
     fileName);
   fileInput.id = "upload-file";
@@ -36,7 +37,7 @@ export function render(main, { query } = {}) {
     }
     // The preview types the columns; without it, the header alone still names them.
     preview.show(file).then((shown) => {
-      if (shown || file !== f) return;
+      if (shown || file !== f || workbookType(f)) return;
       readHeader(f).then((names) => {
         if (names.length && file === f) options.setColumns(names.map((n) => known.get(n) ?? { column: n }));
       }).catch(() => {});
@@ -94,7 +95,7 @@ export function render(main, { query } = {}) {
     replace(status);
     const dataset = datasetInput.value.trim();
     const problems = {};
-    if (!file) problems.filename = ["Choose a CSV file to upload."];
+    if (!file) problems.filename = ["Choose a CSV file or a workbook to upload."];
     if (!dataset) problems.dataset = ["is required"];
     if (Object.keys(problems).length) {
       showFieldErrors(form, { details: { fields: problems } });
@@ -103,7 +104,7 @@ export function render(main, { query } = {}) {
     }
     showFieldErrors(form, {});
     const mode = new FormData(form).get("mode");
-    const contentType = ACCEPTED.has(file.type) ? file.type : "text/csv";
+    const contentType = workbookType(file) ?? (ACCEPTED.has(file.type) ? file.type : "text/csv");
     submit.disabled = true;
     replace(notice);
     replace(ingest);
@@ -114,6 +115,7 @@ export function render(main, { query } = {}) {
       for (const [key, value] of Object.entries(options.values())) if (value !== null) body[key] = value;
       // Set by "Load it anyway" on a duplicate: this one submission confirms it.
       if (confirmDuplicate) body.confirm_duplicate = true;
+      if (workbookType(file) && preview.sheet()) body.sheet = preview.sheet();
       confirmDuplicate = false;
       const created = await api("/api/uploads", { method: "POST", body });
       const upload = created.upload;
