@@ -68,7 +68,8 @@ def create_user(deps: Deps, principal: Principal, body: CreateUserRequest | Mapp
     tid, uid = principal.tenant_id, new_id("u_")
     now = datetime.now(UTC)
     user: dict[str, Any] = {"email": email, "name": name, "role": role, "disabled": False,
-                            "email_verified": False, "created_at": now, "updated_at": now, "created_by": principal.user_id}
+                            "email_verified": False, "created_at": now, "updated_at": now,
+                            "created_by": principal.user_id}
     invite_token = None
     if password is not None:
         user["password_hash"] = passwords.hash_password(password)
