@@ -129,6 +129,16 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part.strip(), strict=False)
         return value
 
+    # --- account mail -----------------------------------------------------------------
+    # Where the web app is served (links in mail point to it); the local server's base
+    # URL when empty.
+    app_url: str = ""
+    password_reset_ttl_s: int = Field(default=30 * 60, ge=60, le=24 * 3600)
+    email_verification_ttl_s: int = Field(default=48 * 3600, ge=3600, le=14 * 24 * 3600)
+    rate_reset_ip: str = "20/3600"
+    rate_reset_account: str = "5/3600"
+    rate_verify_resend: str = "5/3600"
+
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -65,23 +65,29 @@ export function field({ label, name, type = "text", hint, control, ...attrs }) {
     error);
 }
 
-/** Show the API's per-field problems under the matching controls of a form. */
+/** Show the API's per-field problems under the matching controls of a form. Returns
+ * whether any was shown: a problem with a field the form does not have (a token from
+ * the address) is the caller's to show, never silently dropped. */
 export function showFieldErrors(form, err) {
   for (const p of form.querySelectorAll("[data-error-for]")) p.textContent = "";
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   const fields = err?.details?.fields ?? {};
   let first = null;
+  let shown = false;
   for (const [name, problems] of Object.entries(fields)) {
     const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
     const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (slot) slot.textContent = `${labelOf(form, name)} ${[].concat(problems).join("; ")}`;
+    if (slot) {
+      slot.textContent = `${labelOf(form, name)} ${[].concat(problems).join("; ")}`;
+      shown = true;
+    }
     if (input) {
       input.setAttribute("aria-invalid", "true");
       first ??= input;
     }
   }
   first?.focus();
-  return Object.keys(fields).length > 0;
+  return shown;
 }
 
 function labelOf(form, name) {

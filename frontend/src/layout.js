@@ -1,5 +1,6 @@
 // The top bar: brand, the pages this role may use, the account and sign out.
 
+import { api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { navigate } from "./router.js";
 import * as session from "./session.js";
@@ -23,7 +24,7 @@ export function renderTopbar() {
       h("a", { href, "aria-current": here === href || here.startsWith(`${href}/`) ? "page" : undefined,
         dataset: { nav: label.toLowerCase() }, text: label })))));
   const account = h("div", { class: "account" },
-    h("span", { class: "account-name", title: user?.email ?? "" },
+    h("a", { class: "account-name", href: "/account", title: user?.email ?? "", dataset: { nav: "account" } },
       h("span", { class: "muted small", text: tenant?.name ?? "" }),
       h("span", { class: "small", text: `${user?.email ?? ""} · ${user?.role ?? ""}` })),
     h("button", { type: "button", class: "btn btn-ghost", dataset: { action: "sign-out" },
@@ -31,5 +32,26 @@ export function renderTopbar() {
         await session.signOut();
         navigate("/signin");
       }, text: "Sign out" }));
-  replace(bar, h("div", { class: "topbar-inner" }, brand, nav, account));
+  replace(bar, h("div", { class: "topbar-inner" }, brand, nav, account),
+    user?.email_verified === false ? verifyBanner(user.email) : null);
+}
+
+// Until the address is confirmed the account can sign in but not invite people or
+// receive digests; the banner says so and offers the link again.
+function verifyBanner(email) {
+  const status = h("span", { class: "small", role: "status" });
+  const resend = h("button", { type: "button", class: "btn btn-ghost", text: "Send the link again" });
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
+      const resp = await api("/api/auth/email/resend", { method: "POST" });
+      replace(status, resp.message);
+    } catch (err) {
+      replace(status, err.message ?? "Could not send the link.");
+      resend.disabled = false;
+    }
+  });
+  return h("div", { class: "banner warning", dataset: { banner: "verify" } },
+    h("span", {}, `Confirm ${email}: open the link we emailed you. Until then you cannot invite people.`),
+    resend, status);
 }

@@ -9,6 +9,13 @@ route("/", () => import("./pages/home.js"));
 route("/signin", () => import("./pages/signin.js"), { public: true, title: "Sign in" });
 route("/register", () => import("./pages/register.js"), { public: true, title: "Create account" });
 route("/invite", () => import("./pages/invite.js"), { public: true, title: "Accept invite" });
+route("/forgot-password", () => import("./pages/forgot-password.js"),
+  { public: true, title: "Reset your password" });
+route("/reset-password", () => import("./pages/reset-password.js"),
+  { public: true, title: "Choose a new password" });
+route("/verify-email", () => import("./pages/verify-email.js"),
+  { public: true, title: "Confirm your email" });
+route("/account", () => import("./pages/account.js"), { title: "Your account" });
 route("/dashboard", () => import("./pages/dashboard.js"), { title: "Dashboard" });
 route("/upload", () => import("./pages/upload.js"), { role: "analyst", title: "Upload" });
 route("/uploads", () => import("./pages/uploads.js"), { title: "Uploads" });

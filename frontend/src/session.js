@@ -135,6 +135,11 @@ async function loadMe() {
   }
 }
 
+/** Read the user again (after a change made elsewhere, such as a confirmed address). */
+export async function reloadUser() {
+  if (state.accessToken) await loadMe();
+}
+
 /** On page load: resume the tab's session if it has a refresh token. */
 export async function restore() {
   if (!storedRefresh()) return false;

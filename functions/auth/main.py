@@ -99,7 +99,9 @@ def list_users(request, deps: Deps, principal):
 
 @router.route("/api/auth/users", methods=["POST"], role="admin", request=m.CreateUserRequest,
               responses={201: m.AuthCreatedUser},
-              errors={409: "The email is already registered (code email_taken)"})
+              errors={403: "The admin's own address is not confirmed yet (code "
+                           "email_unverified)",
+                      409: "The email is already registered (code email_taken)"})
 def create_user(request, deps: Deps, principal, body):
     """Create a user in the caller's tenant, or invite one (admin)
 
@@ -134,6 +136,78 @@ def accept_invite(request, deps: Deps, body):
     from shared.auth import users
 
     return users.accept_invite(deps, body, ip=_ip(request))
+
+
+@router.route("/api/auth/password/forgot", methods=["POST"], request=m.ForgotPasswordRequest,
+              responses={202: m.AuthAccepted}, errors={**LIMITED})
+def forgot_password(request, deps: Deps, body):
+    """Mail a password-reset link (valid 30 minutes, single use)
+
+    The answer is the same, in the same time, whether or not an account uses the
+    address; an address without one receives a notice instead of a link. Limited per
+    client address and per email address."""
+    from shared.auth import recovery
+
+    recovery.request_reset(deps, body, ip=_ip(request))
+    return {"status": "accepted", "message": "If an account uses this address, a link to "
+            "reset its password is on its way."}, 202
+
+
+@router.route("/api/auth/password/reset", methods=["POST"], request=m.ResetPasswordRequest,
+              responses={204: None},
+              errors={400: "Weak password, or an invalid, used or expired link (code "
+                           "invalid_reset_token)", **LIMITED})
+def reset_password(request, deps: Deps, body):
+    """Set a new password with the token of a reset link
+
+    Spends the link (and any other sent before it), signs the user out everywhere
+    (refresh tokens revoked, access tokens end at once) and confirms the address."""
+    from shared.auth import recovery
+
+    recovery.reset_password(deps, body, ip=_ip(request))
+    return None, 204
+
+
+@router.route("/api/auth/email/verify", methods=["POST"], request=m.VerifyEmailRequest,
+              responses={200: m.AuthEmailVerified},
+              errors={400: "An invalid, used or expired link (code "
+                           "invalid_verification_token)",
+                      409: "The new address was registered meanwhile (code email_taken)",
+                      **LIMITED})
+def verify_email(request, deps: Deps, body):
+    """Confirm an address with the token of a confirmation link
+
+    For an email change, this is when the account's address changes."""
+    from shared.auth import verification
+
+    return verification.verify(deps, body, ip=_ip(request))
+
+
+@router.route("/api/auth/email/resend", methods=["POST"], role="viewer",
+              responses={202: m.AuthAccepted},
+              errors={409: "The address is already confirmed (code already_verified)",
+                      **LIMITED})
+def resend_verification(request, deps: Deps, principal):
+    """Mail the signed-in user a new confirmation link"""
+    from shared.auth import verification
+
+    verification.resend(deps, principal)
+    return {"status": "accepted", "message": "A new confirmation link is on its way."}, 202
+
+
+@router.route("/api/auth/email/change", methods=["POST"], role="viewer",
+              request=m.ChangeEmailRequest, responses={202: m.AuthAccepted},
+              errors={401: "Wrong password (code invalid_credentials)",
+                      409: "The address is registered (code email_taken)", **LIMITED})
+def change_email(request, deps: Deps, principal, body):
+    """Change the signed-in user's address, once a link sent to it is opened
+
+    The current password is asked again; the account keeps its address until then."""
+    from shared.auth import verification
+
+    verification.request_change(deps, principal, body, ip=_ip(request))
+    return {"status": "accepted", "message": "A confirmation link is on its way to the "
+            "new address."}, 202
 
 
 @router.route("/api/auth/jwks.json", methods=["GET"], responses={200: m.AuthJwks})

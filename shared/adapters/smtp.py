@@ -25,9 +25,6 @@ class SmtpMailer(Mailer):
     def __init__(self, host: str, port: int, sender: str, *, security: str = "starttls",
                  username: str = "", password: Callable[[], str] | None = None,
                  timeout_s: float = 20.0) -> None:
-        if not host:
-            raise errors.InvalidInput("no SMTP server is configured (TIDEMARK_SMTP_HOST)",
-                                      code="mail_not_configured")
         self.host, self.port, self.sender = host, port, sender
         self.security = security
         self.username = username
@@ -46,6 +43,12 @@ class SmtpMailer(Mailer):
 
     def send(self, message: MailMessage) -> str:
         msg = compose(message, self.sender)
+        if not self.host:
+            # A deployment without a mail server: loud in the logs, and the same
+            # retryable failure for every message, whoever it is for.
+            log.error("no SMTP server is configured (TIDEMARK_SMTP_HOST); mail not sent")
+            raise errors.Unavailable("mail cannot be sent right now",
+                                     code="mail_unavailable")
         try:
             with self._connect() as client:
                 if self.username:

@@ -24,6 +24,11 @@ ROLE_CHANGED = "user.role_changed"
 USER_DISABLED = "user.disabled"
 USER_ENABLED = "user.enabled"
 REFRESH_REUSED = "refresh.reused"
+PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 - an action name
+PASSWORD_RESET = "password.reset"  # noqa: S105 - an action name
+EMAIL_VERIFIED = "email.verified"
+EMAIL_CHANGE_REQUESTED = "email.change_requested"
+EMAIL_CHANGED = "email.changed"
 
 
 def collection(tenant_id: str) -> str:

@@ -139,6 +139,27 @@ class AcceptInviteRequest(RequestModel):
     password: NewPassword
 
 
+class ForgotPasswordRequest(RequestModel):
+    email: Email
+
+
+_Token = Annotated[str, _text(200), _limits(1, 200)]
+
+
+class ResetPasswordRequest(RequestModel):
+    token: _Token = Field(description="The token of the reset link (after #token=)")
+    password: NewPassword
+
+
+class VerifyEmailRequest(RequestModel):
+    token: _Token = Field(description="The token of the confirmation link (after #token=)")
+
+
+class ChangeEmailRequest(RequestModel):
+    email: Email
+    password: Password = Field(description="The current password, asked again")
+
+
 # ----------------------------------------------------------------------- responses
 
 class AuthUser(BaseModel):
@@ -149,6 +170,10 @@ class AuthUser(BaseModel):
     role: Literal["viewer", "analyst", "admin"]
     disabled: bool
     status: Literal["active", "invited", "disabled"]
+    email_verified: bool = Field(True, description="Whether the address was confirmed "
+                                 "through a link sent to it")
+    pending_email: str | None = Field(None, description="A new address waiting for "
+                                      "its confirmation link to be opened")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -211,6 +236,20 @@ class AuthUpdatedUser(BaseModel):
     """The user after the change"""
 
     user: AuthUser
+
+
+class AuthAccepted(BaseModel):
+    """The request was taken; the message says what happens next"""
+
+    status: Literal["accepted"]
+    message: str
+
+
+class AuthEmailVerified(BaseModel):
+    """The address is confirmed"""
+
+    email: str
+    verified: Literal[True]
 
 
 class AuthJwk(BaseModel):

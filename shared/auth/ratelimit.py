@@ -53,6 +53,12 @@ def limits() -> dict[str, Limit]:
         # and its successors), so neither many addresses nor one busy edge decide alone.
         "refresh-ip": Limit.from_env("refresh-ip", 120, 300),
         "refresh-family": Limit.from_env("refresh-family", 30, 300),
+        # Password-reset requests and redemptions from one address, and requests for
+        # one email address (each sends a message: a cap on mail to any one inbox).
+        "reset-ip": Limit.from_env("reset-ip", 20, 3600),
+        "reset-account": Limit.from_env("reset-account", 5, 3600),
+        # Verification messages one user may ask to be sent again.
+        "verify-resend": Limit.from_env("verify-resend", 5, 3600),
     }
 
 

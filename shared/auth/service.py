@@ -44,6 +44,8 @@ def public_user(user_id: str, tenant_id: str, data: dict[str, Any]) -> dict[str,
     return {"id": user_id, "tenant_id": tenant_id, "email": data.get("email"),
             "name": data.get("name"), "role": data.get("role"),
             "disabled": bool(data.get("disabled")), "status": status,
+            "email_verified": bool(data.get("email_verified", True)),
+            "pending_email": data.get("pending_email"),
             "created_at": data.get("created_at"), "updated_at": data.get("updated_at")}
 
 
@@ -79,13 +81,17 @@ def register(deps: Deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) 
     tenant_id, user_id = new_id("t_"), new_id("u_")
     now = datetime.now(UTC)
     user = {"email": email, "name": name, "role": "admin", "disabled": False,
-            "password_hash": password_hash, "created_at": now, "updated_at": now}
+            "password_hash": password_hash, "email_verified": False,
+            "created_at": now, "updated_at": now}
     tenant = {"name": tenant_name, "created_at": now}
 
     create_account(deps.docs, email=email, tenant_id=tenant_id, user_id=user_id, user=user,
                    tenant=tenant)
     audit.record(deps.docs, tenant_id, audit.TENANT_REGISTERED, actor_id=user_id,
                  target_id=user_id, ip=ip)
+    from shared.auth import verification
+
+    verification.send_link(deps, tenant_id, user_id, email, best_effort=True)
     return {"user": public_user(user_id, tenant_id, user),
             "tenant": public_tenant(tenant_id, tenant),
             **session(deps, user_id=user_id, tenant_id=tenant_id, role="admin", email=email)}

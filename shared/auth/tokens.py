@@ -33,6 +33,7 @@ class AccessClaims:
     email: str
     jti: str
     expires_at: int
+    issued_at: int = 0
 
 
 class _KeyCache:
@@ -206,6 +207,6 @@ def _verify(deps: Deps, token: str,
         return kid, key, AccessClaims(
             user_id=str(claims["sub"]), tenant_id=str(claims["tid"]), role=str(claims["role"]),
             email=str(claims.get("email", "")), jti=str(claims["jti"]),
-            expires_at=int(claims["exp"]))
+            expires_at=int(claims["exp"]), issued_at=int(claims["iat"]))
     except KeyError:
         raise invalid from None

@@ -62,10 +62,14 @@ def create_user(deps: Deps, principal: Principal, body: CreateUserRequest | Mapp
     the admin passes on; the email is reserved at once either way."""
     req = CreateUserRequest.parse(body)
     email, role, name, password = req.email, req.role, req.name, req.password
+    from shared.auth import verification
+
+    verification.require_verified(deps, principal)
     tid, uid = principal.tenant_id, new_id("u_")
     now = datetime.now(UTC)
     user: dict[str, Any] = {"email": email, "name": name, "role": role, "disabled": False,
-                            "created_at": now, "updated_at": now, "created_by": principal.user_id}
+                            "email_verified": False, "created_at": now, "updated_at": now,
+                            "created_by": principal.user_id}
     invite_token = None
     if password is not None:
         user["password_hash"] = passwords.hash_password(password)
@@ -78,6 +82,8 @@ def create_user(deps: Deps, principal: Principal, body: CreateUserRequest | Mapp
     create_account(deps.docs, email=email, tenant_id=tid, user_id=uid, user=user)
     audit.record(deps.docs, tid, audit.USER_INVITED if invite_token else audit.USER_CREATED,
                  actor_id=principal.user_id, target_id=uid, ip=ip, details={"role": role})
+    if password is not None:  # an invitee gets theirs on accepting the invite
+        verification.send_link(deps, tid, uid, email, best_effort=True)
     out: dict[str, Any] = {"user": public_user(uid, tid, user)}
     if invite_token:
         out["invite"] = {"token": invite_token, "accept_url": INVITE_PATH, "method": "POST",
@@ -122,6 +128,10 @@ def accept_invite(deps: Deps, body: AcceptInviteRequest | Mapping[str, Any], *,
 
     data = deps.docs.transaction(step)
     audit.record(deps.docs, tid, audit.INVITE_ACCEPTED, actor_id=uid, target_id=uid, ip=ip)
+    from shared.auth import verification
+
+    if not verification.is_verified(data):
+        verification.send_link(deps, tid, uid, str(data["email"]), best_effort=True)
     tenant = deps.docs.get("tenants", tid)
     return {"user": public_user(uid, tid, data),
             "tenant": public_tenant(tid, tenant.data if tenant else {}),

@@ -140,7 +140,9 @@ def test_file_without_a_date_fails_with_its_reason(running_stack, page, shot, tm
 def test_viewer_cannot_see_the_upload_button(running_stack, page, shot):
     base = running_stack.settings.base_url
     admin = Api(base)
-    admin.register(unique_email("admin"), PASSWORD, "Viewer Co")
+    admin_email = unique_email("admin")
+    admin.register(admin_email, PASSWORD, "Viewer Co")
+    admin.confirm(running_stack.settings.data_dir / "mail", admin_email)
     viewer_email = unique_email("viewer")
     admin.call("POST", "/api/auth/users",
                json={"email": viewer_email, "role": "viewer", "password": PASSWORD})
@@ -169,6 +171,7 @@ def test_admin_invites_changes_role_and_disables(running_stack, browser, page, s
     email = unique_email("boss")
     api = Api(base)
     api.register(email, PASSWORD, "Team Co")
+    api.confirm(running_stack.settings.data_dir / "mail", email)
     sign_in(page, base, email)
     page.locator("[data-nav=users]").click()
     page.get_by_role("heading", name="Users").wait_for()

@@ -11,6 +11,7 @@ import pytest
 
 from tests.infra.firestore_queries import QueryRecorder, assert_indexed
 from tests.support import emulators
+from tests.support.mailbox import confirm_email, link_token
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 PASSWORD = "a long enough passphrase 42"
@@ -33,7 +34,7 @@ def auth_client(request, tmp_path, function_client, queries):
 
     firestore = emulators.shared_emulator(request, "firestore")
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT,
-                        data_dir=tmp_path / "data")
+                        data_dir=tmp_path / "data", mail_backend="folder")
     deps = Deps(settings,
                 docs=FirestoreDocumentStore(
                     client=queries.client(emulators.firestore_client(firestore))),
@@ -76,7 +77,12 @@ def test_accounts_tokens_and_roles_work_on_firestore(auth_client, queries):
     assert client.post("/api/auth/refresh", json={
         "refresh_token": rotated.get_json()["refresh_token"]}).status_code == 401
 
-    # The admin adds a viewer; the viewer cannot manage users; disabling is immediate.
+    # The admin confirms the address, then adds a viewer; the viewer cannot manage
+    # users; disabling is immediate.
+    mail = deps.settings.data_dir / "mail"
+    assert client.post("/api/auth/users", headers=bearer(owner), json={
+        "email": "early@example.com", "role": "viewer"}).status_code == 403
+    confirm_email(lambda path, body: client.post(path, json=body), mail, email)
     viewer_email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
     created = client.post("/api/auth/users", headers=bearer(owner), json={
         "email": viewer_email, "role": "viewer", "password": PASSWORD})
@@ -96,3 +102,34 @@ def test_accounts_tokens_and_roles_work_on_firestore(auth_client, queries):
     assert client.post("/api/auth/logout", json={
         "refresh_token": login.get_json()["refresh_token"]}).status_code == 204
     assert_indexed(queries)
+
+
+def test_reset_and_email_change_hold_on_firestore(auth_client):
+    """The reset and the email change run their transactions on Firestore: a reset ends
+    every session, an email change moves the email index entry."""
+    from shared.auth.validation import email_key
+
+    client, deps = auth_client
+    mail = deps.settings.data_dir / "mail"
+    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    owner = client.post("/api/auth/register", json={
+        "email": email, "password": PASSWORD, "tenant_name": "Reset Ltd"}).get_json()
+    assert client.post("/api/auth/password/forgot", json={"email": email}).status_code == 202
+    token = link_token(mail, email, "/reset-password")
+    new_password = "an entirely new passphrase"
+    assert client.post("/api/auth/password/reset", json={
+        "token": token, "password": new_password}).status_code == 204
+    assert client.post("/api/auth/refresh", json={
+        "refresh_token": owner["refresh_token"]}).status_code == 401
+    assert client.post("/api/auth/password/reset", json={
+        "token": token, "password": new_password + "!"}).status_code == 400
+    session = client.post("/api/auth/login", json={"email": email,
+                                                   "password": new_password}).get_json()
+    moved = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    assert client.post("/api/auth/email/change", headers=bearer(session), json={
+        "email": moved, "password": new_password}).status_code == 202
+    confirm_email(lambda path, body: client.post(path, json=body), mail, moved)
+    assert deps.docs.get("emails", email_key(email)) is None
+    assert deps.docs.get("emails", email_key(moved)).data["user_id"] == owner["user"]["id"]
+    assert client.post("/api/auth/login", json={"email": moved,
+                                                "password": new_password}).status_code == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from shared.auth.ratelimit import limits
+from tests.support.mailbox import confirm_email
 
 PASSWORD = "correct horse battery staple"
 
@@ -60,10 +61,12 @@ def test_refreshes_of_one_sign_in_are_limited_across_addresses(client):
                        environ_base=next(ips)).status_code == 200
 
 
-def test_guesses_at_one_invite_are_limited_across_addresses(client):
+def test_guesses_at_one_invite_are_limited_across_addresses(client, deps):
     budget = limits()["register-account"].limit
     ips = addresses()
     admin = register(client, "admin@example.com", next(ips)).get_json()
+    confirm_email(lambda path, body: client.post(path, json=body, environ_base=next(ips)),
+                  deps.settings.data_dir / "mail", "admin@example.com")
     invite = client.post("/api/auth/users", environ_base=next(ips),
                          headers={"Authorization": f"Bearer {admin['access_token']}"},
                          json={"email": "v@example.com", "role": "viewer"}).get_json()["invite"]

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.support.mailbox import confirm_email
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -122,8 +124,10 @@ def test_a_token_for_a_user_of_no_tenant_is_refused(client, deps):
     _unauthorized(client.get("/api/auth/users", headers=bearer(token)))
 
 
-def test_invite_tokens_cannot_be_guessed_or_pointed_elsewhere(client):
+def test_invite_tokens_cannot_be_guessed_or_pointed_elsewhere(client, deps):
     a = register(client, "a@example.com")
+    confirm_email(lambda path, body: client.post(path, json=body),
+                  deps.settings.data_dir / "mail", "a@example.com")
     b = register(client, "b@example.com", ip="198.51.100.2")
     invite = client.post("/api/auth/users", headers=bearer(a["access_token"]),
                          json={"email": "v@example.com", "role": "viewer"}).get_json()["invite"]

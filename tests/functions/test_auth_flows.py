@@ -8,6 +8,8 @@ import logging
 
 import pytest
 
+from tests.support.mailbox import confirm_email
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -21,6 +23,13 @@ def register(client, email="owner@example.com", password=PASSWORD, tenant="Acme"
                                                 "tenant_name": tenant, **kw})
     assert r.status_code == 201, r.get_json()
     return r.get_json()
+
+
+def confirm(client, deps, email="owner@example.com"):
+    """Open the confirmation link the registration mailed: an unconfirmed admin may not
+    create users."""
+    confirm_email(lambda path, body: client.post(path, json=body),
+                  deps.settings.data_dir / "mail", email)
 
 
 def bearer(session):
@@ -126,6 +135,7 @@ def test_logout_revokes_the_refresh_token_and_is_idempotent(client):
 
 def test_admin_creates_lists_and_manages_users(client, deps):
     admin = register(client)
+    confirm(client, deps)
     r = client.post("/api/auth/users", headers=bearer(admin),
                     json={"email": "ana@example.com", "role": "analyst", "password": PASSWORD})
     assert r.status_code == 201
@@ -172,8 +182,9 @@ def test_admin_creates_lists_and_manages_users(client, deps):
     assert role_change["target_id"] == ana["id"]
 
 
-def test_an_invite_is_accepted_once(client):
+def test_an_invite_is_accepted_once(client, deps):
     admin = register(client)
+    confirm(client, deps)
     r = client.post("/api/auth/users", headers=bearer(admin),
                     json={"email": "vic@example.com", "role": "viewer"})
     assert r.status_code == 201
@@ -201,8 +212,9 @@ def test_an_invite_is_accepted_once(client):
                                                 "password": PASSWORD}).status_code == 200
 
 
-def test_the_last_active_admin_cannot_be_demoted_or_disabled(client, make_user):
+def test_the_last_active_admin_cannot_be_demoted_or_disabled(client, deps, make_user):
     admin = register(client)
+    confirm(client, deps)
     me = admin["user"]["id"]
     for change in ({"role": "analyst"}, {"disabled": True}):
         r = client.patch(f"/api/auth/users/{me}", headers=bearer(admin), json=change)

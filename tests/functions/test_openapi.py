@@ -14,6 +14,7 @@ import pytest
 from shared.web.catalog import ENTRY_POINTS
 from shared.web.openapi import build_spec, load_routers, openapi_path
 from tests.openapi_shape import check
+from tests.support.mailbox import link_token
 from tests.support.metrics_data import load_frame, sales
 
 SPEC = build_spec()
@@ -191,6 +192,20 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
            json={"refresh_token": refreshed["refresh_token"]}, status=204)
     c.call("auth", "GET", "/api/auth/me", headers=admin)
     c.call("auth", "GET", "/api/auth/jwks.json")
+    mail = deps.settings.data_dir / "mail"
+    c.call("auth", "POST", "/api/auth/email/resend", headers=admin, status=202)
+    c.call("auth", "POST", "/api/auth/email/verify", status=200,
+           json={"token": link_token(mail, creds["email"], "/verify-email")})
+    c.call("auth", "POST", "/api/auth/email/change", headers=admin, status=202,
+           json={"email": "new-owner@contract.example.com", "password": creds["password"]})
+    c.call("auth", "POST", "/api/auth/password/forgot", status=202,
+           json={"email": creds["email"]})
+    c.call("auth", "POST", "/api/auth/password/reset", status=204,
+           json={"token": link_token(mail, creds["email"], "/reset-password"),
+                 "password": "a brand new passphrase"})
+    session = c.call("auth", "POST", "/api/auth/login", json={
+        "email": creds["email"], "password": "a brand new passphrase"}).get_json()
+    admin = {"Authorization": f"Bearer {session['access_token']}"}
     created = c.call("auth", "POST", "/api/auth/users", headers=admin, status=201,
                      json={"email": "invitee@contract.example.com", "role": "viewer"}
                      ).get_json()

@@ -17,6 +17,7 @@ import requests
 
 from tests.hardening.logscan import leaks, stored_secret_values, token_parts
 from tests.support.hardening import PASSWORD
+from tests.support.mailbox import link_token
 from tests.support.stack_runner import start_stack, stop_stack
 
 
@@ -76,6 +77,12 @@ def _register(stack: Stack, label: str) -> Tenant:
     users = {"admin": {"id": body["user"]["id"], "email": email,
                        "token": body["access_token"]}}
     admin = {"Authorization": f"Bearer {body['access_token']}"}
+    # An unconfirmed admin may not create users: open the link the sign-up mailed.
+    token = link_token(stack.data_dir / "mail", email, "/verify-email")
+    stack.remember(token)
+    verified = requests.post(stack.url("/api/auth/email/verify"), json={"token": token},
+                             timeout=30)
+    assert verified.status_code == 200, verified.text
     for role in ("analyst", "viewer"):
         em = f"{role}-{label}-{secrets.token_hex(3)}@hardening.example.com"
         made = requests.post(stack.url("/api/auth/users"), headers=admin, timeout=30,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.infra.terraform_config import load, resolve_local
+from tests.support.mailbox import confirm_email
 
 CFG = load()
 
@@ -297,6 +298,8 @@ def test_no_transaction_the_product_runs_exceeds_firestores_write_limit(settings
             "tenant_name": "Limits"})
         assert reg.status_code == 201, reg.get_json()
         headers = {"Authorization": f"Bearer {reg.get_json()['access_token']}"}
+        confirm_email(lambda path, body: auth.post(path, json=body),
+                      settings.data_dir / "mail", "limits@example.com")
         invited = auth.post("/api/auth/users", headers=headers,
                             json={"email": "analyst@example.com", "role": "analyst"})
         assert invited.status_code == 201, invited.get_json()

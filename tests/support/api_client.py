@@ -33,6 +33,14 @@ class Api:
         self.token = body["access_token"]
         return body
 
+    def confirm(self, mail_dir: Path, email: str) -> None:
+        """Open the newest confirmation link mailed to `email` (the local mailer's
+        folder): an unconfirmed admin may not create users."""
+        from tests.support.mailbox import link_token
+
+        self.call("POST", "/api/auth/email/verify", expect=200,
+                  json={"token": link_token(mail_dir, email, "/verify-email")})
+
     def login(self, email: str, password: str) -> dict:
         body = self.call("POST", "/api/auth/login", expect=200,
                          json={"email": email, "password": password})

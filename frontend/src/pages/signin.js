@@ -18,7 +18,11 @@ export function render(main, { query }) {
     field({ label: "Password", name: "password", type: "password",
       autocomplete: "current-password", required: true }),
     status,
-    submit);
+    submit,
+    h("p", { class: "small" }, h("a", { href: "/forgot-password", text: "Forgot password?" })));
+  if (query.get("reset")) {
+    replace(status, h("p", { class: "notice success", text: "Your password is changed. Sign in with it." }));
+  }
 
   async function signIn(credentials, button) {
     replace(status);
