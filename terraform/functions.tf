@@ -82,7 +82,8 @@ module "metrics_task" {
   entry_point           = "metrics_task"
   service_account_email = google_service_account.function["metrics"].email
   common_environment    = local.common_environment
-  environment_sets      = [local.warehouse_environment, local.tasks_environment]
+  environment_sets = [local.warehouse_environment, local.tasks_environment,
+  local.mail_environment]
   environment = {
     TIDEMARK_FORECAST_TASK_URL = module.forecast_task.uri
   }
@@ -252,6 +253,7 @@ module "auth_http" {
   entry_point           = "auth_http"
   service_account_email = google_service_account.function["auth"].email
   common_environment    = local.common_environment
+  environment_sets      = [local.mail_environment]
   environment = {
     TIDEMARK_ACCESS_TOKEN_TTL_S  = "900"
     TIDEMARK_REFRESH_TOKEN_TTL_S = tostring(30 * 24 * 3600)
@@ -264,6 +266,12 @@ module "auth_http" {
     TIDEMARK_RATE_LOGIN_IP      = "30/300"
     TIDEMARK_RATE_LOGIN_ACCOUNT = "10/900"
     TIDEMARK_RATE_REGISTER_IP   = "10/3600"
+    TIDEMARK_RATE_RESET_IP      = "20/3600"
+    TIDEMARK_RATE_RESET_ACCOUNT = "5/3600"
+    TIDEMARK_RATE_VERIFY_RESEND = "5/3600"
+    # Reset links live 30 minutes, confirmation links 48 hours (shared/auth).
+    TIDEMARK_PASSWORD_RESET_TTL_S     = tostring(30 * 60)
+    TIDEMARK_EMAIL_VERIFICATION_TTL_S = tostring(48 * 3600)
   }
 
   # argon2id hashing is memory-hard: few requests per instance, room for each.

@@ -45,6 +45,21 @@ locals {
     TIDEMARK_TRUSTED_PROXY_NETWORKS = join(",", var.trusted_proxy_networks)
   }
 
+  # For the functions that send mail (shared/adapters/smtp.py); the password is read
+  # from the secret `smtp-password` (secrets.tf).
+  mail_environment = {
+    TIDEMARK_MAIL_BACKEND  = "smtp"
+    TIDEMARK_MAIL_FROM     = var.mail_from
+    TIDEMARK_SMTP_HOST     = var.smtp_host
+    TIDEMARK_SMTP_PORT     = tostring(var.smtp_port)
+    TIDEMARK_SMTP_SECURITY = var.smtp_port == 465 ? "tls" : "starttls"
+    TIDEMARK_SMTP_USERNAME = var.smtp_username
+    # The secret's name under the prefix (shared/adapters/local|gcp secret stores).
+    TIDEMARK_SMTP_PASSWORD_SECRET = "smtp-password"
+    TIDEMARK_SMTP_TIMEOUT_S       = "20"
+    TIDEMARK_APP_URL              = var.app_url != "" ? var.app_url : "https://${var.project_id}.web.app"
+  }
+
   # For the functions that query or load the warehouse.
   warehouse_environment = {
     TIDEMARK_WAREHOUSE_DATASET = google_bigquery_dataset.warehouse.dataset_id

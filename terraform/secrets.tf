@@ -61,3 +61,25 @@ resource "google_secret_manager_secret_iam_member" "public_keys_rotators_add" {
   role      = "roles/secretmanager.secretVersionAdder"
   member    = each.value
 }
+
+# The SMTP relay's password for account mail (auth) and alert mail (the metrics task).
+# Compute Engine blocks outbound port 25, so mail goes to a relay on 587 or 465
+# (https://cloud.google.com/compute/docs/tutorials/sending-mail). The value is never in
+# terraform: the operator adds it as a version (docs/operations.md, "Mail").
+resource "google_secret_manager_secret" "smtp_password" {
+  secret_id = "${local.prefix}-smtp-password"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "smtp_password_senders" {
+  for_each = toset(["auth", "metrics"])
+
+  secret_id = google_secret_manager_secret.smtp_password.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.function[each.key].email}"
+}

@@ -211,3 +211,37 @@ variable "alert_task_queue_depth" {
   type        = number
   default     = 200
 }
+
+variable "smtp_host" {
+  description = "SMTP relay for account and alert mail (port 587 with STARTTLS, or 465 with TLS). Empty: no mail is sent, and requests that must send one answer 503 mail_unavailable."
+  type        = string
+  default     = ""
+}
+
+variable "smtp_port" {
+  description = "SMTP relay port: 587 (STARTTLS) or 465 (TLS). Port 25 is blocked on Google Cloud."
+  type        = number
+  default     = 587
+  validation {
+    condition     = contains([465, 587, 2525], var.smtp_port)
+    error_message = "smtp_port must be 465, 587 or 2525 (port 25 is blocked on Google Cloud)."
+  }
+}
+
+variable "smtp_username" {
+  description = "User the relay is signed in to; its password is the secret <prefix>-smtp-password."
+  type        = string
+  default     = ""
+}
+
+variable "mail_from" {
+  description = "From address of the mail the product sends."
+  type        = string
+  default     = "Tidemark <no-reply@tidemark.invalid>"
+}
+
+variable "app_url" {
+  description = "Public URL of the web app, for links in mail. Empty: https://<project>.web.app (Firebase Hosting's default domain)."
+  type        = string
+  default     = ""
+}

@@ -34,6 +34,8 @@ WAREHOUSE = {"warehouse_dataset", "warehouse_table", "bq_location"}
 TASKS = {"tasks_location", "tasks_queue_metrics", "tasks_queue_forecast",
          "tasks_service_account", "task_dispatch_timeout_s"}
 INGEST_TASK = {"tasks_queue_ingest", "ingest_task_dispatch_timeout_s"}
+MAIL = {"mail_backend", "mail_from", "smtp_host", "smtp_port", "smtp_security",
+        "smtp_username", "smtp_password_secret", "smtp_timeout_s", "app_url"}
 UPLOADS = {"uploads_bucket", "signing_service_account", "max_upload_bytes",
            "signed_url_ttl_s", "max_reject_share", "ingest_lease_s"}
 
@@ -41,12 +43,14 @@ UPLOADS = {"uploads_bucket", "signing_service_account", "max_upload_bytes",
 NEEDS: dict[str, set[str]] = {
     "auth": COMMON | {"access_token_ttl_s", "refresh_token_ttl_s", "argon2_time_cost",
                       "argon2_memory_kib", "argon2_parallelism", "rate_login_ip",
-                      "rate_login_account", "rate_register_ip"},
+                      "rate_login_account", "rate_register_ip", "rate_reset_ip",
+                      "rate_reset_account", "rate_verify_resend", "password_reset_ttl_s",
+                      "email_verification_ttl_s"} | MAIL,
     "upload": COMMON | WAREHOUSE | TASKS | UPLOADS | {"metrics_task_url"},
     "ingest": COMMON | WAREHOUSE | TASKS | UPLOADS | INGEST_TASK | {"ingest_task_url"},
     "ingest-task": COMMON | WAREHOUSE | TASKS | UPLOADS | INGEST_TASK | {"metrics_task_url"},
     "metrics": COMMON | WAREHOUSE | TASKS | {"forecast_task_url"},
-    "metrics-task": COMMON | WAREHOUSE | TASKS | {"forecast_task_url"},
+    "metrics-task": COMMON | WAREHOUSE | TASKS | MAIL | {"forecast_task_url"},
     "predict": COMMON | WAREHOUSE,
     "forecast-task": COMMON | WAREHOUSE,
 }
