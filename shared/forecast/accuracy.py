@@ -41,3 +41,18 @@ def coverage(actual, lower, upper) -> float:
     """Share of actual values inside [lower, upper]."""
     y = np.asarray(actual, dtype=float)
     return float(np.mean((y >= np.asarray(lower, float)) & (y <= np.asarray(upper, float))))
+
+
+def scaled_pinball(actual, quantiles: dict[float, np.ndarray], history, m: int) -> float:
+    """Mean pinball (quantile) loss over the given levels, scaled like MASE: the
+    measure for intermittent series, where sMAPE is undefined on zero periods and
+    MASE rewards forecasting zero. NaN when the scale is zero."""
+    scale = mase_scale(history, m)
+    if scale <= 0:
+        return float("nan")
+    y = np.asarray(actual, dtype=float)
+    losses = []
+    for q, f in quantiles.items():
+        diff = y - np.asarray(f, dtype=float)
+        losses.append(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+    return float(np.mean(losses)) / scale

@@ -50,7 +50,8 @@ class PredictionQuery(BaseModel):
 
 
 class PredictionComponent(BaseModel):
-    name: Literal["seasonal_naive", "naive", "theta", "damped", "ar", "gbm"] = Field(
+    name: Literal["seasonal_naive", "naive", "theta", "damped", "ets", "ar", "sba",
+                   "gbm"] = Field(
         description="A member of the forecast: `gbm` is the gradient-boosting model, "
                     "present only when its backtest earned it a place (daily and weekly "
                     "data)")

@@ -4,10 +4,16 @@ for histories too short to backtest.
 
 The panel: seasonal naive, and Theta, damped-trend smoothing and an autoregression
 on the changes, each fitted on the log of the seasonally adjusted series (when it
-is positive). An equal-weight median of a few good, different models is what the
-M3/M4 evidence favours over picking or weighting by backtest error, and it is what
-our own benchmark shows (benchmarks/README.md): backtest errors of a few origins
-are too noisy to select on, while the median shrugs off one member going astray.
+is positive). On a series without a detected season the damped trend gives way to
+the exponential-smoothing model chosen by AICc (ets); on an intermittent history
+(mostly zero periods) the smoothing members give way to Croston's rate with the SBA
+correction (intermittent), next to seasonal naive and Theta. Both rules were chosen
+on the development collections and confirmed on others (benchmarks/README.md).
+
+An equal-weight median of a few good, different models is what the M3/M4 evidence
+favours over picking or weighting by backtest error, and it is what our own
+benchmark shows (benchmarks/README.md): backtest errors of a few origins are too
+noisy to select on, while the median shrugs off one member going astray.
 The backtest therefore scores and calibrates the combination, and chooses only
 between it and the variants with the gradient-boosting candidate (selection), which
 runs on daily and weekly data, where calendar effects live, and replaces the median
@@ -21,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.forecast import accuracy, backtest, intervals, models, selection
+from shared.forecast import accuracy, backtest, ets, intermittent, intervals, models, selection
 from shared.forecast.calendar import Calendar
 from shared.forecast.gbm import GbmLagModel
 
@@ -45,9 +51,10 @@ class Forecast:
     accuracy: dict[str, Any] = field(default_factory=dict)
 
 
-def panel(m: int) -> dict[str, backtest.Model]:
+def panel(m: int, y: np.ndarray | None = None) -> dict[str, backtest.Model]:
     """The combination's members: (history, horizon) -> forecast. One panel serves
-    one series (its cache assumes histories of one size are the same history)."""
+    one series (its cache assumes histories of one size are the same history);
+    given that series' full history `y`, an intermittent one gets its own panel."""
     seasons: dict[int, models.Season | None] = {}
 
     def season(y: np.ndarray) -> models.Season | None:
@@ -64,10 +71,22 @@ def panel(m: int) -> dict[str, backtest.Model]:
             return models.adjusted(logged, y, h, season(y))
         return run
 
-    return {BASELINE: lambda y, h: models.seasonal_naive(y, h, m),
-            "theta": on_adjusted(models.theta),
-            "damped": on_adjusted(models.damped),
-            "ar": on_adjusted(models.ar)}
+    def chosen_ets(y: np.ndarray, h: int) -> np.ndarray:
+        # AICc picks the trend and the error type (ets), on the adjusted series
+        # should a backtest prefix show a season the full history does not.
+        return models.adjusted(ets.forecast, y, h, season(y))
+
+    naive = {BASELINE: lambda y, h: models.seasonal_naive(y, h, m),
+             "theta": on_adjusted(models.theta)}
+    if y is None:
+        return {**naive, "damped": on_adjusted(models.damped), "ar": on_adjusted(models.ar)}
+    if intermittent.is_intermittent(y):
+        return {**naive, "sba": lambda y, h: intermittent.croston(y, h)}
+    # Where the decomposition finds a season the damped trend in logs stays (on the
+    # development sets it was level or better there); elsewhere ets replaces it.
+    if season(y) is None:
+        return {**naive, "ets": chosen_ets, "ar": on_adjusted(models.ar)}
+    return {**naive, "damped": on_adjusted(models.damped), "ar": on_adjusted(models.ar)}
 
 
 def clean(values) -> np.ndarray:
@@ -98,7 +117,7 @@ def forecast(values, h: int, m: int = 1, *, calendar: Calendar | None = None,
     if y.size < MIN_BACKTEST:
         return _finish(_fallback(y, h, m), y, nonnegative)
 
-    members = panel(m)
+    members = panel(m, y)
     use_gbm = selection.runs(m, y.size) if gbm is None else gbm
     learners = {selection.GBM: lambda: GbmLagModel(m, calendar)} if use_gbm else {}
     folds = backtest.run(y, h, members, learners=learners,

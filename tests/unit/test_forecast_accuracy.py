@@ -95,3 +95,14 @@ def test_held_out_coverage_calibrates_without_the_scored_origin():
     cov = intervals.held_out_coverage(errors, (0.8,))[0.8]
     # Leaving out the third origin, its errors are far outside: 4 of 6 covered.
     assert cov == pytest.approx(4 / 6)
+
+
+def test_scaled_pinball_weighs_misses_by_their_side_of_the_quantile():
+    history = [0, 2, 0, 2, 0, 2]  # naive scale: mean |change| = 2
+    actual = [4.0]
+    under = accuracy.scaled_pinball(actual, {0.9: np.array([0.0])}, history, 1)
+    over = accuracy.scaled_pinball(actual, {0.1: np.array([0.0])}, history, 1)
+    # Missing low by 4 costs 0.9 x 4 at the 90% quantile and 0.1 x 4 at the 10% one.
+    assert under == pytest.approx(0.9 * 4 / 2)
+    assert over == pytest.approx(0.1 * 4 / 2)
+    assert np.isnan(accuracy.scaled_pinball(actual, {0.5: np.array([4.0])}, [3, 3, 3], 1))

@@ -127,7 +127,7 @@ def test_the_forecast_is_the_median_of_the_panel_with_equal_weights():
     t = np.arange(60)
     y = 300 + 3 * t + 25 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 6, t.size)
     f = forecast(y, 9, 12)
-    members = panel(12)
+    members = panel(12, y)  # the panel of this series (its season decides the trend member)
     assert [n for n, _ in f.components] == list(members)
     assert {w for _, w in f.components} == {0.25}
     each = np.vstack([fn(y, 9) for fn in members.values()])
