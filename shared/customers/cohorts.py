@@ -20,7 +20,7 @@ MAX_COHORTS = {"month": 24, "week": 26}
 def period_start(days: pd.Series, grain: str) -> pd.Series:
     if grain == "month":
         return days.dt.to_period("M").dt.start_time
-    return (days - pd.to_timedelta(days.dt.weekday, unit="D")).dt.normalize()
+    return (days - pd.to_timedelta(days.dt.day_of_week, unit="D")).dt.normalize()
 
 
 def period_index(start: pd.Series, cohort: pd.Series, grain: str) -> pd.Series:
