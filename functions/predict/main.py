@@ -39,7 +39,7 @@ def predict_http(request):
 
 
 def _refit(payload):
-    from shared.customers import service as customers
+    from shared.customers import task as customers
     from shared.forecast import service
     from shared.uploads.records import TaskPayload  # the same payload as metrics tasks
 

@@ -83,7 +83,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for rec in frame.reset_index(names="customer").to_dict("records"):
         row: dict[str, Any] = {"customer": str(rec.pop("customer"))[:MAX_ID_CHARS]}
-        for k, v in rec.items():
+        for key, v in rec.items():
+            k = str(key)
             if isinstance(v, (bool, np.bool_)):
                 row[k] = bool(v)
             elif isinstance(v, (int, np.integer)):

@@ -55,7 +55,7 @@ def cohorts(days: pd.DataFrame, grain: str) -> list[dict[str, Any]]:
         for p in range(span):
             shares.append(round(float(active.get((cohort, p), 0)) / size, 4))
             money.append(round(float(revenue.get((cohort, p), 0.0)) / size, 2))
-        out.append({"cohort": cohort.date().isoformat(), "customers": int(size),
+        out.append({"cohort": str(cohort)[:10], "customers": int(size),
                     "retention": shares, "revenue_per_customer": money})
     return out
 

@@ -76,9 +76,9 @@ def from_rows(rows: list[dict[str, Any]], totals: dict[str, Any]) -> History:
     last = totals["last_date"]
     as_of = last if isinstance(last, date) else pd.Timestamp(last).date()
     clean = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in totals.items()}
-    clean["customers"] = int(days.loc[days["purchase"], "customer"].nunique())
-    clean["customers_without_purchase"] = int(days["customer"].nunique()
-                                              - clean["customers"])
+    buyers = int(days.loc[days["purchase"], "customer"].nunique())
+    clean["customers"] = buyers
+    clean["customers_without_purchase"] = int(days["customer"].nunique()) - buyers
     return History(days=days, totals=clean, as_of=as_of)
 
 

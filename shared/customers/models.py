@@ -29,7 +29,7 @@ class CustomersQuery(BaseModel):
     part: Part = Field(default="summary", description="Which part of the analysis")
     grain: Literal["month", "week"] = Field(default="month",
                                             description="Cohort grain (part=cohorts)")
-    segment: Segment | None = Field(default=None,  # type: ignore[valid-type]
+    segment: Segment | None = Field(default=None,
                                     description="Only this RFM segment (part=predictions)")
     page_token: str | None = Field(default=None, pattern="^[0-9]{1,9}$",
                                    description="next_page_token of the previous page")

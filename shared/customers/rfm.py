@@ -28,7 +28,7 @@ SEGMENT_GRID = (
 
 def quintile_score(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
     ranked = (values if higher_is_better else -values).rank(method="average", pct=True)
-    return np.clip(np.ceil(ranked * 5), 1, 5).astype(int)
+    return (ranked * 5).apply(np.ceil).clip(1, 5).astype(int)
 
 
 def table(days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

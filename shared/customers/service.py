@@ -1,5 +1,6 @@
-"""Customer use cases: analyse a dataset version in the forecast task and store the
-result; answer the Customers page from what was stored.
+"""Customer reads: answer the Customers page from the analysis the forecast task
+stored (shared.customers.task writes it; this module imports no data science library,
+so the metrics function that serves the page carries none of the fitting code).
 
 Documents under `tenants/{tid}/customers/`:
 - `{dataset}`: the pointer {version, pages} to the stored analysis, written last, so a
@@ -17,25 +18,21 @@ check_size refuses anything near the limit rather than letting a write fail half
 from __future__ import annotations
 
 import json
-import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.customers.models import SEGMENTS
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
     from shared.customers.models import CustomersRequest
 
-log = logging.getLogger("tidemark.customers")
 PAGE_ROWS = 500
 DOC_LIMIT = 1_048_576
 # Room for the field names and metadata beside the payload.
 PAYLOAD_LIMIT = DOC_LIMIT - 16_384
 
 
-def _coll(tenant_id: str) -> str:
+def collection(tenant_id: str) -> str:
     return f"tenants/{tenant_id}/customers"
 
 
@@ -54,60 +51,9 @@ def check_size(payload: str) -> str:
     return payload
 
 
-def refresh(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dict[str, Any]:
-    """The forecast task's customer step: analyse and store this dataset version. A
-    version that is no longer current is skipped; a dataset with no customer ids
-    stores a summary that says so (the page explains instead of failing)."""
-    from shared.customers import analysis, history
-
-    if dataset_version(deps, tenant_id, dataset_id) != version:
-        return {"skipped": "superseded"}
-    result = analysis.analyse(history.load(deps, tenant_id, dataset_id))
-    coll, now = _coll(tenant_id), datetime.now(UTC)
-    base = f"{dataset_id}-v{version}"
-    lists: dict[str, list[dict[str, Any]]] = {"all": result.customers,
-                                              "at_risk": result.at_risk}
-    for seg in SEGMENTS:
-        lists[seg] = [r for r in result.customers if r.get("segment") == seg]
-    pages: dict[str, int] = {}
-    for name, rows in lists.items():
-        pages[name] = max(1, -(-len(rows) // PAGE_ROWS))
-        for n in range(pages[name]):
-            chunk = rows[n * PAGE_ROWS:(n + 1) * PAGE_ROWS]
-            deps.docs.set(coll, f"{base}-{name}-{n}", {
-                "dataset_id": dataset_id, "version": version, "computed_at": now,
-                "payload": check_size(json.dumps(chunk, separators=(",", ":")))})
-    summary = {**result.summary, "dataset": dataset_id, "version": version,
-               "computed_at": now.isoformat(),
-               "counts": {k: len(v) for k, v in lists.items()}}
-    deps.docs.set(coll, base, {"dataset_id": dataset_id, "version": version,
-                               "computed_at": now,
-                               "payload": check_size(json.dumps(summary,
-                                                                separators=(",", ":")))})
-    previous = deps.docs.get(coll, dataset_id)
-    deps.docs.set(coll, dataset_id, {"version": version, "pages": pages,
-                                     "computed_at": now})
-    if previous is not None and previous.data.get("version") != version:
-        _drop(deps, coll, dataset_id, previous.data)
-    return {"version": version, "customers": len(result.customers),
-            "at_risk": len(result.at_risk)}
-
-
-def _drop(deps: Deps, coll: str, dataset_id: str, pointer: dict[str, Any]) -> None:
-    """Delete a superseded version's documents; a failure leaves garbage, not errors."""
-    base = f"{dataset_id}-v{pointer.get('version')}"
-    try:
-        for name, count in (pointer.get("pages") or {}).items():
-            for n in range(int(count)):
-                deps.docs.delete(coll, f"{base}-{name}-{n}")
-        deps.docs.delete(coll, base)
-    except errors.AppError as exc:
-        log.warning("old customer pages not deleted: %s", exc.message)
-
-
 def _stored(deps: Deps, tenant_id: str, dataset_id: str) -> tuple[int, dict[str, Any]]:
     version = dataset_version(deps, tenant_id, dataset_id)
-    pointer = deps.docs.get(_coll(tenant_id), dataset_id)
+    pointer = deps.docs.get(collection(tenant_id), dataset_id)
     if pointer is None or pointer.data.get("version") != version:
         raise errors.NotFound(
             f"the customer analysis of dataset '{dataset_id}' version {version} is not "
@@ -119,7 +65,7 @@ def _stored(deps: Deps, tenant_id: str, dataset_id: str) -> tuple[int, dict[str,
 def get(deps: Deps, tenant_id: str, req: CustomersRequest) -> dict[str, Any]:
     """The part of the stored analysis the page asked for."""
     version, _ = _stored(deps, tenant_id, req.dataset)
-    coll, base = _coll(tenant_id), f"{req.dataset}-v{version}"
+    coll, base = collection(tenant_id), f"{req.dataset}-v{version}"
     doc = deps.docs.get(coll, base)
     if doc is None:
         raise errors.NotFound("the customer analysis is not stored",
@@ -165,13 +111,3 @@ def _page(deps: Deps, coll: str, base: str, name: str, total: int, offset: int,
         rows.extend(chunk[start:start + limit - len(rows)])
     return rows, total
 
-
-def refresh_quietly(deps: Deps, tenant_id: str, dataset_id: str,
-                    version: int) -> dict[str, Any]:
-    """The forecast task's call: a dataset without rows answers the page's 404 rather
-    than failing the task (its forecasts are already stored); other errors propagate
-    so the queue retries."""
-    try:
-        return refresh(deps, tenant_id, dataset_id, version)
-    except errors.NotFound as exc:
-        return {"skipped": exc.code}

@@ -27,9 +27,8 @@ def summary_stats(days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     bought = purchases(days, as_of)
     g = bought.groupby("customer")
     first, last = g["day"].min(), g["day"].max()
-    week = pd.Timedelta(days=7)
-    out = pd.DataFrame({"x": g.size() - 1, "t_x": (last - first) / week,
-                        "T": (as_of - first) / week})
+    out = pd.DataFrame({"x": g.size() - 1, "t_x": (last - first).dt.days / 7.0,
+                        "T": (as_of - first).dt.days / 7.0})
     repeat = bought[bought["day"] > bought["customer"].map(first)]
     out["m_x"] = repeat.groupby("customer")["net"].mean().reindex(out.index).fillna(0.0)
     return out

@@ -241,7 +241,7 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     assert body["model"]["name"] in ("naive", "seasonal_naive")
 
     # customers: the stored analysis (as the forecast task writes it), every part
-    from shared.customers import service as customers
+    from shared.customers import task as customers
 
     customers.refresh(deps, viewer_user["tenant_id"], "ds_sales", 1)
     for part in ("summary", "cohorts", "segments", "predictions", "at_risk"):

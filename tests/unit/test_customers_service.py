@@ -12,7 +12,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from shared import errors
-from shared.customers import models, service
+from shared.customers import models, service, task
 from tests.support.metrics_data import load_frame, superstore_frame
 
 TENANT = "t_customers"
@@ -57,7 +57,7 @@ def _all_rows(deps, dataset):
 def test_superstore_rfm_and_cohorts_equal_the_pandas_oracle(deps, tmp_path):
     frame = superstore_frame()
     version = load_frame(deps, frame, tmp_path, tenant_id=TENANT, dataset_id="ds_store")
-    done = service.refresh(deps, TENANT, "ds_store", version)
+    done = task.refresh(deps, TENANT, "ds_store", version)
     expected = oracle_rfm(frame)
     assert done["customers"] == len(expected)
     rows, total = _all_rows(deps, "ds_store")
@@ -101,7 +101,7 @@ def test_edge_cases_are_counted_not_dropped(deps, tmp_path):
       + [(f"c{i}", date(2024, 4, 1 + i), 12.0, f"q{i}") for i in range(8)]
     frame = pd.DataFrame(rows, columns=["customer", "occurred_date", "amount", "order_id"])
     version = load_frame(deps, frame, tmp_path, tenant_id=TENANT, dataset_id="ds_edge")
-    service.refresh(deps, TENANT, "ds_edge", version)
+    task.refresh(deps, TENANT, "ds_edge", version)
     summary = _get(deps, "ds_edge")
     assert summary["lines"]["lines"] == len(frame)
     assert summary["lines"]["lines_without_customer"] == 2
@@ -120,7 +120,7 @@ def test_edge_cases_are_counted_not_dropped(deps, tmp_path):
 def test_reads_page_and_refuse_bad_parameters(deps, tmp_path):
     frame = superstore_frame()
     version = load_frame(deps, frame, tmp_path, tenant_id=TENANT, dataset_id="ds_pages")
-    service.refresh(deps, TENANT, "ds_pages", version)
+    task.refresh(deps, TENANT, "ds_pages", version)
     first = _get(deps, "ds_pages", part="predictions", limit="7")
     second = _get(deps, "ds_pages", part="predictions", limit="7",
                   page_token=first["next_page_token"])
@@ -141,5 +141,5 @@ def test_a_new_version_is_not_ready_until_the_task_ran(deps, tmp_path):
     with pytest.raises(errors.NotFound) as exc:
         _get(deps, "ds_new")
     assert exc.value.code == "customers_not_ready"
-    service.refresh(deps, TENANT, "ds_new", version)
+    task.refresh(deps, TENANT, "ds_new", version)
     assert _get(deps, "ds_new")["version"] == version
