@@ -10,6 +10,7 @@ route("/signin", () => import("./pages/signin.js"), { public: true, title: "Sign
 route("/register", () => import("./pages/register.js"), { public: true, title: "Create account" });
 route("/invite", () => import("./pages/invite.js"), { public: true, title: "Accept invite" });
 route("/dashboard", () => import("./pages/dashboard.js"), { title: "Dashboard" });
+route("/customers", () => import("./pages/customers.js"), { title: "Customers" });
 route("/upload", () => import("./pages/upload.js"), { role: "analyst", title: "Upload" });
 route("/uploads", () => import("./pages/uploads.js"), { title: "Uploads" });
 route("/uploads/:id", () => import("./pages/upload-detail.js"), { title: "Upload" });
