@@ -85,11 +85,12 @@ def metrics_task(request):
 
 
 # Customers: cohorts, RFM segments, predicted lifetime value and the at-risk list, read
-# from the analysis the forecast task stores (shared.customers.service).
+# from the analysis the forecast task stores (shared.customers.service). Under
+# /api/metrics/ so the hosting rewrite and the local mount of this function serve them.
 from shared.customers import models as cm  # noqa: E402  (kept beside its routes)
 
 
-@router.route("/api/customers", methods=["GET"], role="viewer", query=cm.CustomersQuery,
+@router.route("/api/metrics/customers", methods=["GET"], role="viewer", query=cm.CustomersQuery,
               responses={200: cm.CustomersView}, errors=cm.CUSTOMERS_ERRORS)
 def get_customers(request, deps: Deps, principal):
     """Cohorts, segments, predictions or the at-risk list of a dataset's customers"""
@@ -98,7 +99,7 @@ def get_customers(request, deps: Deps, principal):
     return service.get(deps, principal.tenant_id, cm.parse(request.args))
 
 
-@router.route("/api/customers/export", methods=["GET"], role="viewer",
+@router.route("/api/metrics/customers/export", methods=["GET"], role="viewer",
               query=cm.CustomersExportQuery, responses={200: {"type": "string"}},
               media_type="text/csv", errors=cm.CUSTOMERS_ERRORS)
 def export_customers(request, deps: Deps, principal):

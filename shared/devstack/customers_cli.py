@@ -48,7 +48,7 @@ def customers_command(args: argparse.Namespace) -> int:
     session.headers["Authorization"] = f"Bearer {token}"
     if args.csv:
         part = args.part if args.part in ("at_risk", "predictions") else "at_risk"
-        resp = session.get(f"{server}/api/customers/export",
+        resp = session.get(f"{server}/api/metrics/customers/export",
                            params={"dataset": args.dataset, "part": part}, timeout=120)
         if resp.status_code != 200:
             print(f"tidemark customers: {_error_text(resp)}", file=sys.stderr)
@@ -61,7 +61,7 @@ def customers_command(args: argparse.Namespace) -> int:
         params["segment"] = args.segment
     pages = []
     while True:
-        resp = session.get(f"{server}/api/customers", params=params, timeout=60)
+        resp = session.get(f"{server}/api/metrics/customers", params=params, timeout=60)
         if resp.status_code != 200:
             print(f"tidemark customers: {_error_text(resp)}", file=sys.stderr)
             return 1

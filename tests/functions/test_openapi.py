@@ -245,12 +245,12 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
 
     customers.refresh(deps, viewer_user["tenant_id"], "ds_sales", 1)
     for part in ("summary", "cohorts", "segments", "predictions", "at_risk"):
-        c.call("metrics", "GET", f"/api/customers?dataset=ds_sales&part={part}",
-               "/api/customers", headers=viewer)
-    c.call("metrics", "GET", "/api/customers?dataset=ds_sales&part=nope", "/api/customers",
+        c.call("metrics", "GET", f"/api/metrics/customers?dataset=ds_sales&part={part}",
+               "/api/metrics/customers", headers=viewer)
+    c.call("metrics", "GET", "/api/metrics/customers?dataset=ds_sales&part=nope", "/api/metrics/customers",
            headers=viewer, status=400)
-    c.call("metrics", "GET", "/api/customers/export?dataset=ds_sales&part=at_risk",
-           "/api/customers/export", headers=viewer)
+    c.call("metrics", "GET", "/api/metrics/customers/export?dataset=ds_sales&part=at_risk",
+           "/api/metrics/customers/export", headers=viewer)
 
     routed = {(m, openapi_path(r.path)) for router in ROUTERS.values() for r in router.routes
               for m in r.methods}

@@ -32,7 +32,7 @@ export function render(main, { query }) {
   grainSelect.addEventListener("change", () => { state.grain = grainSelect.value; load(); });
   exportButton.addEventListener("click", async () => {
     try {
-      const { blob, filename } = await fetchBlob("/api/customers/export", { dataset: state.dataset, part: "at_risk" });
+      const { blob, filename } = await fetchBlob("/api/metrics/customers/export", { dataset: state.dataset, part: "at_risk" });
       saveBlob(blob, filename ?? "at-risk.csv");
       announce("At-risk list exported");
     } catch (err) {
@@ -64,7 +64,7 @@ export function render(main, { query }) {
     const mine = ++seq;
     setQuery({ dataset: state.dataset, grain: state.grain });
     replace(body, loadingState("Loading customers…"));
-    const q = (part, extra = {}) => api("/api/customers", { query: { dataset: state.dataset, part, ...extra } });
+    const q = (part, extra = {}) => api("/api/metrics/customers", { query: { dataset: state.dataset, part, ...extra } });
     try {
       const [summary, cohorts, segments, atRisk] = await Promise.all([
         q("summary"), q("cohorts", { grain: state.grain }), q("segments"), q("at_risk", { limit: 25 })]);
@@ -150,7 +150,7 @@ export function render(main, { query }) {
       more.classList.toggle("hidden", !atRiskToken);
     };
     more.addEventListener("click", async () => {
-      const page = await api("/api/customers", { query: { dataset: state.dataset, part: "at_risk", limit: 25, page_token: atRiskToken } });
+      const page = await api("/api/metrics/customers", { query: { dataset: state.dataset, part: "at_risk", limit: 25, page_token: atRiskToken } });
       atRiskToken = page.next_page_token;
       add(page);
     });
