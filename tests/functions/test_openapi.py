@@ -247,8 +247,8 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     for part in ("summary", "cohorts", "segments", "predictions", "at_risk"):
         c.call("metrics", "GET", f"/api/metrics/customers?dataset=ds_sales&part={part}",
                "/api/metrics/customers", headers=viewer)
-    c.call("metrics", "GET", "/api/metrics/customers?dataset=ds_sales&part=nope", "/api/metrics/customers",
-           headers=viewer, status=400)
+    c.call("metrics", "GET", "/api/metrics/customers?dataset=ds_sales&part=nope",
+           "/api/metrics/customers", headers=viewer, status=400)
     c.call("metrics", "GET", "/api/metrics/customers/export?dataset=ds_sales&part=at_risk",
            "/api/metrics/customers/export", headers=viewer)
 
