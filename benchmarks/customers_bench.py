@@ -30,10 +30,10 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.bootstrap import Deps  # noqa: E402
-from shared.customers import history, models, service, task  # noqa: E402
-from shared.ingest.options import STAGING_SCHEMA  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.bootstrap import Deps
+from shared.customers import history, models, service, task
+from shared.ingest.options import STAGING_SCHEMA
+from shared.settings import Settings
 
 TENANT, DATASET = "t_bench", "ds_bench"
 
