@@ -14,7 +14,7 @@ export function renderTopbar() {
     replace(bar, h("div", { class: "topbar-inner" }, brand));
     return;
   }
-  const links = [["/dashboard", "Dashboard"]];
+  const links = [["/dashboard", "Dashboard"], ["/customers", "Customers"]];
   if (session.hasRole("analyst")) links.push(["/upload", "Upload"]);
   links.push(["/uploads", "Uploads"]);
   if (session.hasRole("admin")) links.push(["/admin", "Users"]);

@@ -17,6 +17,7 @@ route("/verify-email", () => import("./pages/verify-email.js"),
   { public: true, title: "Confirm your email" });
 route("/account", () => import("./pages/account.js"), { title: "Your account" });
 route("/dashboard", () => import("./pages/dashboard.js"), { title: "Dashboard" });
+route("/customers", () => import("./pages/customers.js"), { title: "Customers" });
 route("/upload", () => import("./pages/upload.js"), { role: "analyst", title: "Upload" });
 route("/uploads", () => import("./pages/uploads.js"), { title: "Uploads" });
 route("/uploads/:id", () => import("./pages/upload-detail.js"), { title: "Upload" });

@@ -134,3 +134,33 @@ def metrics_task(request):
                                           task.version)
 
     return run_task("metrics-task", request, work)
+
+
+# Customers: cohorts, RFM segments, predicted lifetime value and the at-risk list, read
+# from the analysis the forecast task stores (shared.customers.service). Under
+# /api/metrics/ so the hosting rewrite and the local mount of this function serve them.
+from shared.customers import models as cm  # noqa: E402  (kept beside its routes)
+
+
+@router.route("/api/metrics/customers", methods=["GET"], role="viewer", query=cm.CustomersQuery,
+              responses={200: cm.CustomersView}, errors=cm.CUSTOMERS_ERRORS)
+def get_customers(request, deps: Deps, principal):
+    """Cohorts, segments, predictions or the at-risk list of a dataset's customers"""
+    from shared.customers import service
+
+    return service.get(deps, principal.tenant_id, cm.parse(request.args))
+
+
+@router.route("/api/metrics/customers/export", methods=["GET"], role="viewer",
+              query=cm.CustomersExportQuery, responses={200: {"type": "string"}},
+              media_type="text/csv", errors=cm.CUSTOMERS_ERRORS)
+def export_customers(request, deps: Deps, principal):
+    """The at-risk list (or every customer's predictions) as CSV"""
+    from flask import Response
+
+    from shared.customers import export
+
+    q = cm.parse_export(request.args)
+    body = export.to_csv(deps, principal.tenant_id, q.dataset, q.part)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{q.dataset}-customers-{q.part}.csv"'})

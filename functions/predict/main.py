@@ -39,11 +39,14 @@ def predict_http(request):
 
 
 def _refit(payload):
+    from shared.customers import task as customers
     from shared.forecast import service
     from shared.uploads.records import TaskPayload  # the same payload as metrics tasks
 
     task = TaskPayload.parse(payload)
-    return service.precompute(get_deps(), task.tenant_id, task.dataset_id, task.version)
+    result = service.precompute(get_deps(), task.tenant_id, task.dataset_id, task.version)
+    return {**result, "customers": customers.refresh_quietly(
+        get_deps(), task.tenant_id, task.dataset_id, task.version)}
 
 
 @functions_framework.http

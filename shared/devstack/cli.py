@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tasks", help="local task queue: counts and dead letters")
     local_opts(t)
     t.set_defaults(func=cmd_tasks)
+
+    from shared.devstack import customers_cli
+
+    customers_cli.add_parser(sub, local_opts)
     return p
 
 

@@ -268,6 +268,18 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     assert body["accuracy"]["backtest_origins"] == 0
     assert body["model"]["name"] in ("naive", "seasonal_naive")
 
+    # customers: the stored analysis (as the forecast task writes it), every part
+    from shared.customers import task as customers
+
+    customers.refresh(deps, viewer_user["tenant_id"], "ds_sales", 1)
+    for part in ("summary", "cohorts", "segments", "predictions", "at_risk"):
+        c.call("metrics", "GET", f"/api/metrics/customers?dataset=ds_sales&part={part}",
+               "/api/metrics/customers", headers=viewer)
+    c.call("metrics", "GET", "/api/metrics/customers?dataset=ds_sales&part=nope",
+           "/api/metrics/customers", headers=viewer, status=400)
+    c.call("metrics", "GET", "/api/metrics/customers/export?dataset=ds_sales&part=at_risk",
+           "/api/metrics/customers/export", headers=viewer)
+
     routed = {(m, openapi_path(r.path)) for router in ROUTERS.values() for r in router.routes
               for m in r.methods}
     assert routed <= c.seen, f"no contract call for {sorted(routed - c.seen)}"
