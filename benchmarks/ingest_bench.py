@@ -319,7 +319,8 @@ def main() -> int:
                       f"{d['peak_rss_mb']:12.0f} MB")
             from benchmarks import gcp_model
 
-            rates = {c: (g, mb / o["seconds"]) for c, (g, o, _) in pinned_runs.items()}
+            rates = {c: (g, mb / o["seconds"], mb / o["cpu_seconds"])
+                     for c, (g, o, _) in pinned_runs.items()}
             gcp_model.report(mb, rates,
                              parquet_ratio=min(o["parquet_bytes"] for _, o, _ in
                                                pinned_runs.values()) / src.stat().st_size,
