@@ -42,10 +42,11 @@ ROLES: tuple[str, ...] = ("occurred_at", "amount", "quantity", "product", "categ
                           "region", "customer", "channel", "order_id")
 TABLE = "business_data"
 PARTITION_FIELD = "occurred_date"
-# Monthly, not daily: the ingest accepts dates from 1900 to 2200, and one load may touch
-# at most 4,000 partitions, a table hold at most 10,000
-# (https://cloud.google.com/bigquery/quotas#partitioned_tables). 3,600 months fit both;
-# 109,500 days fit neither (a file of more than eleven years of daily data would fail).
+# Monthly, not daily: the ingest accepts dates from 1980 to 2099 (shared/ingest/values.py),
+# 1,440 months; one load may touch at most 4,000 partitions, a table hold at most 10,000
+# and take 30,000 partition modifications a day
+# (https://cloud.google.com/bigquery/quotas#partitioned_tables). 43,800 days would fit
+# none of them (a file of more than eleven years of daily data would fail).
 PARTITION_TYPE = "MONTH"
 CLUSTER_FIELDS: tuple[str, ...] = ("tenant_id", "dataset_id")
 # On BigQuery each tenant has a table of its own, `business_data_<tenant key>` (the
