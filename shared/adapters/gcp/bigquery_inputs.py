@@ -64,8 +64,12 @@ def query_params(params: Mapping[str, Any]) -> list[Any]:
 def parquet_tenant(path: str) -> str | None:
     """The one tenant whose rows the file holds (None when it holds no rows), from the
     row groups' statistics where they are written, else from the column itself."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    try:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # only the functions that load carry pyarrow
+        raise errors.AppError("loading into the warehouse needs pyarrow",
+                              code="warehouse_not_configured") from exc
 
     pf = pq.ParquetFile(path)
     at = pf.schema_arrow.get_field_index("tenant_id")
