@@ -3,6 +3,12 @@
     python benchmarks/ingest_bench.py                 # small (20MB), quick
     python benchmarks/ingest_bench.py --size 200MB --repeat 3
     python benchmarks/ingest_bench.py --size 1GB      # the full runs: 1GB / 4GB
+    python benchmarks/ingest_bench.py --size 200MB --cores 1,4 --ceiling 4GiB
+
+With --cores, every child is pinned to that many cores (os.sched_setaffinity; fewer
+when the machine has fewer, which the output says) under an address-space ceiling
+(RLIMIT_AS, --ceiling), and the modeled Google Cloud time for 1, 10 and 50 GB files on
+the ingest task's instance follows (benchmarks/gcp_model.py).
 
 Generates a realistic sales CSV (Superstore-like columns, quoted names with commas,
 cents-precision measures; seeded), then runs, each in a fresh subprocess so peak RSS
@@ -58,8 +64,10 @@ res = wh.load_parquet("business_data", str(staged.parquet_path), idempotency_key
 rows = wh.query("SELECT COUNT(*) AS n FROM {business_data}")[0]["n"]
 t2 = time.perf_counter()
 assert rows == res.rows_loaded, (rows, res.rows_loaded)
+parquet_bytes = staged.parquet_path.stat().st_size if staged.parquet_path.exists() else 0
 staged.parquet_path.unlink()
 print(json.dumps({"rows": res.rows_loaded, "rejected": staged.report.rows_rejected,
+                  "parquet_bytes": parquet_bytes,
                   "seconds": t2 - t0, "stage_seconds": t1 - t0, "load_seconds": t2 - t1,
                   "cpu_seconds": cpu() - c0, "stage_peak_rss_mb": stage_peak,
                   "rss_after_stage_mb": after_stage,
@@ -172,9 +180,31 @@ def _count_rows(path: Path) -> int:
     return lines - 1
 
 
-def run_child(code: str, *argv: str, env: dict[str, str] | None = None) -> dict:
+def pinned(cores: int | None, ceiling: int | None):
+    """The child's preexec: pin it to its first `cores` cores and cap its address space.
+    Both are inherited by every thread Arrow and DuckDB start."""
+    if cores is None and ceiling is None:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))[:cores] if cores else None
+
+    def setup() -> None:
+        import resource
+
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        if ceiling:
+            resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+    return setup
+
+
+def run_child(code: str, *argv: str, env: dict[str, str] | None = None,
+              cores: int | None = None, ceiling: int | None = None) -> dict:
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
-                          text=True, check=True, env={**os.environ, **(env or {})})
+                          text=True, check=False, env={**os.environ, **(env or {})},
+                          preexec_fn=pinned(cores, ceiling))
+    if done.returncode:
+        raise RuntimeError(f"child failed (cores={cores}, ceiling={ceiling}):\n"
+                           f"{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -182,6 +212,44 @@ def _line(name: str, r: dict, rows: int, mb: float) -> str:
     return (f"{name:16s} {r['seconds']:8.2f} s  {rows / r['seconds']:10,.0f} rows/s  "
             f"{mb / r['seconds']:6.1f} MB/s  cpu {r['cpu_seconds']:7.2f} s  "
             f"peak RSS {r['peak_rss_mb']:5.0f} MB")
+
+
+def measure(args, src: Path, work: Path, rows: int, mb: float, segment_rows: int,
+            arrow_env: dict[str, str], cores: int | None,
+            ceiling: int | None) -> tuple[dict, dict]:
+    """Runs of both children (alternating), printed; the best run of each."""
+    ours, duck = [], []
+    for i in range(args.repeat):
+        ours.append(run_child(CHILD_TIDEMARK, str(src), str(work / f"stage{i}"),
+                              str(ROOT), str(0 if args.insert else segment_rows),
+                              env=arrow_env, cores=cores, ceiling=ceiling))
+        duck.append(run_child(CHILD_DUCKDB, str(src), str(work), cores=cores,
+                              ceiling=ceiling))
+        (work / "plain.duckdb").unlink(missing_ok=True)
+        for r in (ours[-1], duck[-1]):
+            assert r["rows"] == rows, (r, rows)
+        print(f"run {i + 1}: tidemark {ours[-1]['seconds']:.2f} s "
+              f"(staging {ours[-1]['stage_seconds']:.2f} + load "
+              f"{ours[-1]['load_seconds']:.2f}), duckdb {duck[-1]['seconds']:.2f} s",
+              flush=True)
+    best_ours = min(ours, key=lambda r: r["seconds"])
+    best_duck = min(duck, key=lambda r: r["seconds"])
+    print(_line("tidemark ingest", best_ours, rows, mb))
+    print(_line("duckdb read_csv", best_duck, rows, mb))
+    print(f"  (tidemark best run: staging {best_ours['stage_seconds']:.2f} s, "
+          f"warehouse load {best_ours['load_seconds']:.2f} s; peak RSS over all runs "
+          f"{max(r['peak_rss_mb'] for r in ours):.0f} MB, of which staging "
+          f"{max(r['stage_peak_rss_mb'] for r in ours):.0f} MB; RSS when the load "
+          f"starts {best_ours['rss_after_stage_mb'] or 0:.0f} MB)")
+    if args.repeat > 1:
+        ratios = [d["seconds"] / o["seconds"] for o, d in zip(ours, duck, strict=True)]
+        print(f"  per-run ratios {', '.join(f'{x:.2f}' for x in ratios)} "
+              f"(median {statistics.median(ratios):.2f})")
+    print(f"throughput ratio tidemark/duckdb: "
+          f"{best_duck['seconds'] / best_ours['seconds']:.2f} (target >= 0.9); "
+          f"cpu ratio {best_duck['cpu_seconds'] / best_ours['cpu_seconds']:.2f}; "
+          f"tidemark peak RSS target <= 400 MB")
+    return best_ours, best_duck
 
 
 def main() -> int:
@@ -196,6 +264,10 @@ def main() -> int:
                          "segment (TIDEMARK_DUCKDB_SEGMENT_ROWS=0)")
     ap.add_argument("--csv", default=None,
                     help="use this CSV (made by an earlier --keep) instead of generating")
+    ap.add_argument("--cores", default="",
+                    help="pin the runs to these core counts, e.g. 1,4 (and model GCP)")
+    ap.add_argument("--ceiling", default="4GB",
+                    help="address-space ceiling of each pinned child (RLIMIT_AS)")
     args = ap.parse_args()
     size = parse_size(args.size)
     import duckdb
@@ -226,36 +298,34 @@ def main() -> int:
         arrow_env = {arrow_memory.ENV: arrow_memory.chosen()}
         print(f"tidemark load: {'INSERT' if args.insert else 'Parquet segment'} "
               f"(segment_rows {0 if args.insert else segment_rows:,})")
-        ours, duck = [], []
-        for i in range(args.repeat):
-            ours.append(run_child(CHILD_TIDEMARK, str(src), str(work / f"stage{i}"),
-                                  str(ROOT), str(0 if args.insert else segment_rows),
-                                  env=arrow_env))
-            duck.append(run_child(CHILD_DUCKDB, str(src), str(work)))
-            (work / "plain.duckdb").unlink(missing_ok=True)
-            for r in (ours[-1], duck[-1]):
-                assert r["rows"] == rows, (r, rows)
-            print(f"run {i + 1}: tidemark {ours[-1]['seconds']:.2f} s "
-                  f"(staging {ours[-1]['stage_seconds']:.2f} + load "
-                  f"{ours[-1]['load_seconds']:.2f}), duckdb {duck[-1]['seconds']:.2f} s",
-                  flush=True)
-        best_ours = min(ours, key=lambda r: r["seconds"])
-        best_duck = min(duck, key=lambda r: r["seconds"])
-        print(_line("tidemark ingest", best_ours, rows, mb))
-        print(_line("duckdb read_csv", best_duck, rows, mb))
-        print(f"  (tidemark best run: staging {best_ours['stage_seconds']:.2f} s, "
-              f"warehouse load {best_ours['load_seconds']:.2f} s; peak RSS over all runs "
-              f"{max(r['peak_rss_mb'] for r in ours):.0f} MB, of which staging "
-              f"{max(r['stage_peak_rss_mb'] for r in ours):.0f} MB; RSS when the load "
-              f"starts {best_ours['rss_after_stage_mb'] or 0:.0f} MB)")
-        if args.repeat > 1:
-            ratios = [d["seconds"] / o["seconds"] for o, d in zip(ours, duck, strict=True)]
-            print(f"  per-run ratios {', '.join(f'{x:.2f}' for x in ratios)} "
-                  f"(median {statistics.median(ratios):.2f})")
-        print(f"throughput ratio tidemark/duckdb: "
-              f"{best_duck['seconds'] / best_ours['seconds']:.2f} (target >= 0.7); "
-              f"cpu ratio {best_duck['cpu_seconds'] / best_ours['cpu_seconds']:.2f}; "
-              f"tidemark peak RSS target <= 400 MB")
+        if not args.cores:
+            measure(args, src, work, rows, mb, segment_rows, arrow_env, None, None)
+        else:
+            ceiling = parse_size(args.ceiling) if args.ceiling else None
+            have = len(os.sched_getaffinity(0))
+            pinned_runs = {}
+            for cores in [int(c) for c in args.cores.split(",")]:
+                got = min(cores, have)
+                note = "" if got == cores else f" (asked {cores}, this machine has {have})"
+                print(f"--- pinned to {got} core{'s' if got > 1 else ''}{note}, "
+                      f"address-space ceiling {args.ceiling or 'none'}")
+                pinned_runs[cores] = (got, *measure(args, src, work, rows, mb, segment_rows,
+                                                    arrow_env, got, ceiling))
+            print("\ncores  tidemark MB/s  duckdb MB/s  ratio  tidemark peak RSS  "
+                  "duckdb peak RSS")
+            for cores, (got, o, d) in pinned_runs.items():
+                print(f"{cores:>2} ({got})  {mb / o['seconds']:13.1f}  {mb / d['seconds']:11.1f}  "
+                      f"{d['seconds'] / o['seconds']:5.2f}  {o['peak_rss_mb']:14.0f} MB  "
+                      f"{d['peak_rss_mb']:12.0f} MB")
+            from benchmarks import gcp_model
+
+            rates = {c: (g, mb / o["seconds"], mb / o["cpu_seconds"])
+                     for c, (g, o, _) in pinned_runs.items()}
+            gcp_model.report(mb, rates,
+                             parquet_ratio=min(o["parquet_bytes"] for _, o, _ in
+                                               pinned_runs.values()) / src.stat().st_size,
+                             peak_rss_mb=max(o["peak_rss_mb"] for _, o, _ in
+                                             pinned_runs.values()))
         if args.keep and not args.csv:
             keep = ROOT / "benchmarks" / "out"
             keep.mkdir(parents=True, exist_ok=True)

@@ -81,7 +81,8 @@ class Deps:
             return BigQueryWarehouse(project=self.settings.gcp_project or None,
                                      dataset=self.settings.warehouse_dataset,
                                      location=self.settings.bq_location,
-                                     load_timeout_s=self.settings.warehouse_load_timeout_s)
+                                     load_timeout_s=self.settings.warehouse_load_timeout_s,
+                                     tenant_tables=(self.settings.warehouse_table,))
 
     @cached_property
     def docs(self) -> DocumentStore:

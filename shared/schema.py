@@ -4,6 +4,8 @@ generated from this module and checked by a test)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 
@@ -38,13 +40,33 @@ DIMENSIONS: tuple[str, ...] = ("product", "category", "region", "customer", "cha
 MEASURES: tuple[str, ...] = ("amount", "quantity")
 ROLES: tuple[str, ...] = ("occurred_at", "amount", "quantity", "product", "category",
                           "region", "customer", "channel", "order_id")
+TABLE = "business_data"
 PARTITION_FIELD = "occurred_date"
-# Monthly, not daily: the ingest accepts dates from 1900 to 2200, and one load may touch
-# at most 4,000 partitions, a table hold at most 10,000
-# (https://cloud.google.com/bigquery/quotas#partitioned_tables). 3,600 months fit both;
-# 109,500 days fit neither (a file of more than eleven years of daily data would fail).
+# Monthly, not daily: the ingest accepts dates from 1980 to 2099 (shared/ingest/values.py),
+# 1,440 months; one load may touch at most 4,000 partitions, a table hold at most 10,000
+# and take 30,000 partition modifications a day
+# (https://cloud.google.com/bigquery/quotas#partitioned_tables). 43,800 days would fit
+# none of them (a file of more than eleven years of daily data would fail).
 PARTITION_TYPE = "MONTH"
 CLUSTER_FIELDS: tuple[str, ...] = ("tenant_id", "dataset_id")
+# On BigQuery each tenant has a table of its own, `business_data_<tenant key>` (the
+# quota model in docs/gcp.md): the tenant is the table, so its rows cluster by dataset
+# then date. `business_data` itself stays, empty, as the template a tenant without
+# loads is read from.
+TENANT_CLUSTER_FIELDS: tuple[str, ...] = ("dataset_id", "occurred_date")
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]{1,128}$")
+
+
+def tenant_table(table: str, tenant_id: str) -> str:
+    """The physical table of one tenant: `<table>_<tenant id>` for ids made of letters,
+    digits and underscores (every id the sign-up issues, `t_<16 hex>`), otherwise
+    `<table>_h_<sha256 prefix>`, so any id maps to a valid table name and two ids never
+    to the same one."""
+    if not isinstance(tenant_id, str) or not tenant_id:
+        raise ValueError("a tenant table needs a tenant id")
+    if _PLAIN_KEY.match(tenant_id):
+        return f"{table}_{tenant_id}"
+    return f"{table}_h_{hashlib.sha256(tenant_id.encode()).hexdigest()[:40]}"
 
 _DUCKDB_TYPES = {
     "STRING": "VARCHAR", "INT64": "BIGINT", "FLOAT64": "DOUBLE", "NUMERIC": "DECIMAL(38,9)",

@@ -94,6 +94,11 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     occurred, bad_date = V.to_timestamp(raw_date, dt.date_kind or "iso", dt.date_order)
     checks.append(("missing_date", date_col, pc.invert(V.present(raw_date))))
     checks.append(("invalid_date", date_col, bad_date))
+    outside = V.outside_dates(occurred)
+    checks.append(("date_out_of_range", date_col, outside))
+    if pc.any(outside).as_py():
+        report.warn(f"rows dated before {V.FIRST_DATE} or from {V.END_DATE} on are "
+                    f"quarantined (date_out_of_range): the warehouse keeps that range")
 
     amount = pa.nulls(n, V.AMOUNT_TYPE)
     quantity = pa.nulls(n, pa.float64())

@@ -393,6 +393,8 @@ def _merge(report: Report, converted: Report) -> None:
     report.rows_without_quantity = converted.rows_without_quantity
     report.rows_without_amount = converted.rows_without_amount
     report.rows_amount_from_price = converted.rows_amount_from_price
+    for warning in converted.warnings:  # the converting pass's (dates out of range)
+        report.warn(warning)
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

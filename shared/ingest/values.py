@@ -40,8 +40,18 @@ _TYPED_EXTRA = {kind: pa.array(sorted({s for t in tokens if t not in COMMON
                 for kind, tokens in NULL_TOKENS.items()}
 
 EXCEL_EPOCH_DAYS = 25569  # 1899-12-30 -> 1970-01-01, the serial Excel uses
-MIN_TS = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
-MAX_TS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+# The sale dates the warehouse keeps: 1980-01-01 up to (not including) 2100-01-01, 1,440
+# monthly partitions. BigQuery partitions dates from 1960-01-01 to 2159-12-31 only (the
+# rest would share one __UNPARTITIONED__ partition,
+# https://cloud.google.com/bigquery/docs/partitioned-tables#date_timestamp_partitioned_tables);
+# one job may modify 4,000 partitions and a column-partitioned table take 30,000
+# partition modifications a day (https://cloud.google.com/bigquery/quotas#partitioned_tables):
+# 20 uploads a day of a tenant, each spanning the whole range, make 28,800 in its table
+# (docs/gcp.md, "Warehouse layout"). A row dated outside is quarantined as
+# `date_out_of_range`, never loaded and never silently dropped.
+FIRST_DATE, END_DATE = "1980-01-01", "2100-01-01"
+MIN_TS = int(datetime.fromisoformat(FIRST_DATE).replace(tzinfo=UTC).timestamp() * 1_000_000)
+MAX_TS = int(datetime.fromisoformat(END_DATE).replace(tzinfo=UTC).timestamp() * 1_000_000)
 TS_TYPE = pa.timestamp("us", tz="UTC")
 AMOUNT_TYPE = pa.decimal128(38, 9)
 
@@ -239,8 +249,12 @@ def to_timestamp(s: pa.Array, kind: str, order: str | None = None) -> tuple[pa.A
         ts = _serial(s)
     else:
         raise ValueError(kind)
-    as_int = pc.cast(ts, pa.int64())
-    in_range = pc.and_(pc.greater_equal(as_int, MIN_TS), pc.less(as_int, MAX_TS))
-    ts = pc.if_else(pc.fill_null(in_range, False), ts, pa.scalar(None, TS_TYPE))
     invalid = pc.and_(present(s), pc.invert(pc.is_valid(ts)))
     return ts, invalid
+
+
+def outside_dates(ts: pa.Array) -> pa.Array:
+    """The mask of read timestamps outside [MIN_TS, MAX_TS): the rows to quarantine."""
+    as_int = pc.cast(ts, pa.int64())
+    inside = pc.and_(pc.greater_equal(as_int, MIN_TS), pc.less(as_int, MAX_TS))
+    return pc.and_(pc.is_valid(ts), pc.invert(pc.fill_null(inside, True)))

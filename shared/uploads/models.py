@@ -213,6 +213,7 @@ class UploadReport(BaseModel):
     rows_rejected: int | None = None
     rejected_by_reason: dict[str, int] | None = Field(
         default=None, description="Reasons: column_count, missing_date, invalid_date, "
+        "date_out_of_range (before 1980 or from 2100 on), "
         "invalid_amount, missing_amount, invalid_quantity, invalid_unit_price, "
         "missing_measure, duplicate_order_line")
     examples: list[UploadReportExample] | None = None

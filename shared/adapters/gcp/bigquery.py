@@ -15,17 +15,28 @@ Readers see the old rows or the new rows, never a mix and never neither.
 
 Queries take @named parameters only, always run with a job timeout, a client-side
 deadline and a bounded retry (a 5xx must not become an endless retry), in the
-configured location. The table is partitioned by month on `occurred_date` and clustered
-by tenant and dataset (shared.schema).
+configured location.
+
+Each tenant's rows live in a table of their own, `business_data_<tenant key>`
+(shared.schema.tenant_table; the quota model in docs/gcp.md says why): same schema,
+partitioned by month on `occurred_date`, clustered by dataset and date, created on the
+tenant's first load. A load names its tenant through the `tenant_id` of its rows, a
+delete through its condition, a query through its @tenant_id parameter, which every
+query of the canonical table carries (its `tenant_id = @tenant_id` predicate stays, as
+defence in depth). A tenant with no table yet reads the empty `business_data` template.
+Replace transactions then only meet the same tenant's writes: BigQuery cancels a
+transaction that mutates a table another transaction is mutating
+(https://cloud.google.com/bigquery/docs/transactions#transaction_concurrency), so such a
+cancellation is retried under the next attempt id.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import errors, schema
@@ -36,12 +47,17 @@ from shared.adapters.gcp._errors import (
     wait_before_next,
 )
 from shared.adapters.gcp._lazy import LazyClient
+from shared.adapters.gcp.bigquery_inputs import check_parquet, parquet_tenant, query_params
 from shared.ports import LoadResult, Warehouse, where_equal
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1000}$")
 _TABLE_TOKEN = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _COLUMNS = {c.name: c for c in schema.BUSINESS_DATA}
 _MAX_ATTEMPTS = 20  # distinct job ids tried per key after failed attempts
+# How BigQuery words the cancellation of a transaction that met another one mutating the
+# same table ("Transaction is aborted due to concurrent update against table ...").
+_CONCURRENT_UPDATE = re.compile(r"concurrent update", re.IGNORECASE)
+_TENANT_PREDICATE = re.compile(r"`?\btenant_id`?\s*=\s*@([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _job_base(kind: str, table: str, key: str) -> str:
@@ -56,14 +72,25 @@ def _where_sql(where: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
                        placeholder=lambda n: f"@{n}")
 
 
+def _query_tenant(sql: str, params: Mapping[str, Any]) -> Any:
+    """The one tenant a query's `tenant_id = @name` predicates name (None if none)."""
+    values = {params.get(name) for name in _TENANT_PREDICATE.findall(sql)}
+    if len(values) > 1:
+        raise errors.InvalidInput("a query reads the rows of one tenant",
+                                  code="tenant_mismatch")
+    return values.pop() if values else None
+
+
 class BigQueryWarehouse(Warehouse):
     def __init__(self, project: str | None = None, dataset: str = "tidemark",
                  location: str = "EU", *, client: Any = None,
                  load_timeout_s: float = 900.0, retry_deadline_s: float = 600.0,
-                 backoff_initial_s: float = 1.0) -> None:
+                 backoff_initial_s: float = 1.0,
+                 tenant_tables: Iterable[str] = (schema.TABLE,)) -> None:
         """`client` (a bigquery.Client) is injectable for emulators and tests.
         `retry_deadline_s` bounds the retries of quota and transient errors of one
-        load, inside the ingest task's deadline (terraform/locals.tf)."""
+        load, inside the ingest task's deadline (terraform/locals.tf). The tables named
+        in `tenant_tables` are split into one physical table per tenant."""
         if not _NAME.match(dataset or ""):
             raise errors.InvalidInput(f"invalid dataset name {dataset!r}")
         self.project = project
@@ -83,6 +110,8 @@ class BigQueryWarehouse(Warehouse):
 
         self._client = LazyClient(build, client)
         self._ensured: set[str] = set()
+        self._exists_cache: set[str] = set()  # tables seen to exist (never un-seen)
+        self.tenant_tables = frozenset(tenant_tables)
 
     @property
     def client(self) -> Any:
@@ -98,9 +127,42 @@ class BigQueryWarehouse(Warehouse):
     def _sql_table(self, table: str) -> str:
         return f"`{self._table_id(table)}`"
 
-    def _resolve(self, sql: str) -> str:
-        # Only identifiers matching _TABLE_TOKEN are substituted, as quoted table paths.
-        return _TABLE_TOKEN.sub(lambda m: self._sql_table(m.group(1)), sql)
+    def physical_table(self, table: str, tenant_id: Any) -> str:
+        """The table that holds `tenant_id`'s rows of `table`."""
+        if table not in self.tenant_tables:
+            return table
+        if not isinstance(tenant_id, str) or not tenant_id:
+            raise errors.InvalidInput(f"the rows of {table} belong to a tenant: the "
+                                      f"request must name its tenant_id",
+                                      code="tenant_required")
+        return schema.tenant_table(table, tenant_id)
+
+    def _resolve(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
+        """Substitute each `{table}` token (only identifiers matching _TABLE_TOKEN) by
+        its quoted path; a per-tenant table by the table of the @tenant_id parameter,
+        or the empty template while that tenant has loaded nothing. The tenant is the
+        value of the query's own `tenant_id = @name` predicate, which thus stays in the
+        query and scopes it even inside the tenant's table."""
+        def path(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in self.tenant_tables:
+                return self._sql_table(name)
+            physical = self.physical_table(name, _query_tenant(sql, params or {}))
+            return self._sql_table(physical if self._exists(physical) else name)
+        return _TABLE_TOKEN.sub(path, sql)
+
+    def _exists(self, table: str) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        if table in self._exists_cache:
+            return True
+        with translated(f"look up table {table}"):
+            try:
+                self.client.get_table(self._table_id(table))
+            except NotFound:
+                return False
+        self._exists_cache.add(table)
+        return True
 
     # ------------------------------------------------------------------ tables
 
@@ -134,18 +196,40 @@ class BigQueryWarehouse(Warehouse):
                     code="warehouse_not_configured") from exc
 
     def ensure_table(self, table: str) -> None:
-        from google.cloud import bigquery
-
         if table in self._ensured:
             return
         self._check_dataset()
+        self._create(table, schema.CLUSTER_FIELDS)
+
+    def _create(self, table: str, clustering: Iterable[str]) -> None:
+        from google.cloud import bigquery
+
         t = bigquery.Table(self._table_id(table), schema=self._schema())
         t.time_partitioning = bigquery.TimePartitioning(
             type_=schema.PARTITION_TYPE, field=schema.PARTITION_FIELD)
-        t.clustering_fields = list(schema.CLUSTER_FIELDS)
+        t.clustering_fields = list(clustering)
         with translated(f"create table {table}"):
             self.client.create_table(t, exists_ok=True)
         self._ensured.add(table)
+        self._exists_cache.add(table)
+
+    def _target(self, table: str, path: str, where: Mapping[str, Any] | None) -> str | None:
+        """The physical table a load writes: the tenant's own (created on its first
+        load) for a per-tenant table; None for an empty file that names no tenant."""
+        if table not in self.tenant_tables:
+            return table
+        tenant = parquet_tenant(path)
+        named = (where or {}).get("tenant_id")
+        if tenant is not None and named is not None and named != tenant:
+            raise errors.InvalidInput("the rows belong to another tenant than the one "
+                                      "whose rows they replace", code="tenant_mismatch")
+        tenant = tenant if tenant is not None else named
+        if tenant is None:
+            return None
+        target = self.physical_table(table, tenant)
+        if target not in self._ensured:
+            self._create(target, schema.TENANT_CLUSTER_FIELDS)
+        return target
 
     def _staging_table(self, table: str, base: str, attempt: int) -> str:
         from google.cloud import bigquery
@@ -221,7 +305,7 @@ class BigQueryWarehouse(Warehouse):
     def _script_job(self, job_id: str, sql: str, params: Mapping[str, Any]) -> Any:
         from google.cloud import bigquery
 
-        cfg = bigquery.QueryJobConfig(query_parameters=_params(params),
+        cfg = bigquery.QueryJobConfig(query_parameters=query_params(params),
                                       job_timeout_ms=int(self.load_timeout_s * 1000))
         # job_retry=None: a failed job id cannot be rerun; _MAX_ATTEMPTS moves to a new id.
         return self.client.query(sql, job_config=cfg, job_id=job_id, location=self.location,
@@ -231,13 +315,18 @@ class BigQueryWarehouse(Warehouse):
 
     def load_parquet(self, table: str, path: str, *, idempotency_key: str,
                      replace_where: Mapping[str, Any] | None = None) -> LoadResult:
-        _check_parquet(path)
+        check_parquet(path)
         self.ensure_table(table)
+        target = self._target(table, path, replace_where)
+        if target is None:  # no rows and no tenant: nothing to load or replace
+            return LoadResult(rows_loaded=0, already_loaded=False)
+        # Job ids stay derived from the logical table and the key (upload ids are unique
+        # across tenants), so a job is found again whatever the layout it ran under.
+        logical, table = table, target
         if replace_where:
-            return self._load_replacing(table, path, idempotency_key, replace_where)
-        import time
-
-        base = _job_base("load", table, idempotency_key)
+            return self._load_replacing(table, path, idempotency_key, replace_where,
+                                        logical=logical)
+        base = _job_base("load", logical, idempotency_key)
         started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             job, created = self._job(
@@ -252,12 +341,33 @@ class BigQueryWarehouse(Warehouse):
             # an earlier attempt under this key failed: the key is free, try the next id
         raise errors.Unavailable(f"load into {table}: too many failed attempts")
 
-    def _load_replacing(self, table: str, path: str, key: str,
-                        where: Mapping[str, Any]) -> LoadResult:
-        import time
+    def swap_sql(self, table: str, staging: str, cond: str) -> str:
+        """The replace transaction: the matching rows of `table` go, the staged rows come,
+        in one commit. It mutates `table` only (the staging table is read)."""
+        col_list = ", ".join(f"`{c.name}`" for c in schema.BUSINESS_DATA)
+        # Identifiers are validated table/column names; values are @parameters.
+        return (f"BEGIN TRANSACTION;\n"  # noqa: S608
+                f"DELETE FROM {self._sql_table(table)} WHERE {cond};\n"
+                f"INSERT INTO {self._sql_table(table)} ({col_list})\n"
+                f"  SELECT {col_list} FROM {self._sql_table(staging)};\n"
+                f"COMMIT TRANSACTION;")
 
+    def _retry_swap(self, failure: BaseException, started: float, attempt: int) -> bool:
+        """After a failed swap: True (having waited) when another attempt may pass — a
+        quota or transient error, or a cancellation by a concurrent transaction on the
+        same table, which only another write of the same tenant can cause."""
+        if not _CONCURRENT_UPDATE.search(str(failure)):
+            return self._again(failure, started, attempt)
+        wait = min(32.0, self.backoff_initial_s * 2 ** attempt)
+        if time.monotonic() + wait - started > self.retry_deadline_s:
+            return False
+        time.sleep(wait)
+        return True
+
+    def _load_replacing(self, table: str, path: str, key: str,
+                        where: Mapping[str, Any], *, logical: str) -> LoadResult:
         cond, params = _where_sql(where)
-        base = _job_base("swap", table, key)
+        base = _job_base("swap", logical, key)
         started = time.monotonic()
         for attempt in range(_MAX_ATTEMPTS):
             load_id, swap_id = f"{base}_load_{attempt}", f"{base}_{attempt}"
@@ -278,20 +388,13 @@ class BigQueryWarehouse(Warehouse):
                     if not self._again(failure, started, attempt):
                         raise translate(failure, f"load into {table}") from failure
                 continue
-            names = [c.name for c in schema.BUSINESS_DATA]
-            col_list = ", ".join(f"`{n}`" for n in names)
-            # Identifiers are validated table/column names; values are @parameters.
-            sql = (f"BEGIN TRANSACTION;\n"  # noqa: S608
-                   f"DELETE FROM {self._sql_table(table)} WHERE {cond};\n"
-                   f"INSERT INTO {self._sql_table(table)} ({col_list})\n"
-                   f"  SELECT {col_list} FROM {self._sql_table(staging)};\n"
-                   f"COMMIT TRANSACTION;")
+            sql = self.swap_sql(table, staging, cond)
             swap, created = self._job(swap_id, lambda jid, q=sql: self._script_job(jid, q, params))
             failure = self._wait(swap, self.load_timeout_s)
             if failure is not None and created:
                 # A cancelled or refused transaction changed nothing: the next id may run.
                 self._drop(staging)
-                if not self._again(failure, started, attempt):
+                if not self._retry_swap(failure, started, attempt):
                     raise translate(failure, f"replace rows in {table}") from failure
                 continue
             if failure is None:
@@ -310,8 +413,13 @@ class BigQueryWarehouse(Warehouse):
                      idempotency_key: str) -> int:
         cond, params = _where_sql(where)
         self.ensure_table(table)
+        logical = table
+        if table in self.tenant_tables:
+            logical, table = table, self.physical_table(table, where.get("tenant_id"))
+            if not self._exists(table):
+                return 0  # the tenant never loaded a row
         sql = f"DELETE FROM {self._sql_table(table)} WHERE {cond}"  # noqa: S608
-        base = _job_base("delete", table, idempotency_key)
+        base = _job_base("delete", logical, idempotency_key)
         for attempt in range(_MAX_ATTEMPTS):
             job, created = self._job(f"{base}_{attempt}",
                                      lambda jid: self._script_job(jid, sql, params))
@@ -331,85 +439,14 @@ class BigQueryWarehouse(Warehouse):
         from google.cloud import bigquery
         from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
-        cfg = bigquery.QueryJobConfig(query_parameters=_params(params or {}),
+        cfg = bigquery.QueryJobConfig(query_parameters=query_params(params or {}),
                                       job_timeout_ms=max(1000, int(timeout_s * 1000)),
                                       use_legacy_sql=False)
         retry = DEFAULT_RETRY.with_timeout(timeout_s)
         job_retry = DEFAULT_JOB_RETRY.with_timeout(timeout_s)
         with translated("warehouse query"):
-            job = self.client.query(self._resolve(sql), job_config=cfg, location=self.location,
-                                    timeout=timeout_s, retry=retry, job_retry=job_retry)
+            job = self.client.query(self._resolve(sql, params), job_config=cfg,
+                                    location=self.location, timeout=timeout_s, retry=retry,
+                                    job_retry=job_retry)
             rows = job.result(timeout=timeout_s, retry=retry)
             return [dict(row.items()) for row in rows]
-
-
-# ------------------------------------------------------------------ parameters
-
-
-def _scalar_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT64"
-    if isinstance(value, float):
-        return "FLOAT64"
-    if isinstance(value, Decimal):
-        return "NUMERIC"
-    if isinstance(value, datetime):
-        return "TIMESTAMP"
-    if isinstance(value, date):
-        return "DATE"
-    if isinstance(value, bytes):
-        return "BYTES"
-    if value is None or isinstance(value, str):
-        return "STRING"
-    raise errors.InvalidInput(f"unsupported query parameter type {type(value).__name__}")
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # naive datetimes are UTC, as everywhere
-    return value
-
-
-def _params(params: Mapping[str, Any]) -> list[Any]:
-    from google.cloud import bigquery
-
-    out: list[bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter] = []
-    for name, value in params.items():
-        if not _NAME.match(name or "") or len(name) > 128:
-            raise errors.InvalidInput(f"invalid parameter name {name!r}")
-        if isinstance(value, list | tuple | set | frozenset):
-            items = list(value)
-            kinds = {_scalar_type(v) for v in items if v is not None} or {"STRING"}
-            if len(kinds) > 1:
-                raise errors.InvalidInput(f"parameter {name!r} mixes types")
-            out.append(bigquery.ArrayQueryParameter(name, kinds.pop(),
-                                                    [_scalar(v) for v in items]))
-        else:
-            out.append(bigquery.ScalarQueryParameter(name, _scalar_type(value), _scalar(value)))
-    return out
-
-
-def _check_parquet(path: str) -> None:
-    """Fail fast, before any job, on a file that is not Parquet or lacks a required
-    column: BigQuery would reject it too, but later and less clearly."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # the load job will tell
-        return
-    try:
-        names = set(pq.read_schema(path).names)
-    except FileNotFoundError as exc:
-        raise errors.InvalidInput("parquet file does not exist") from exc
-    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
-        raise errors.InvalidInput("not a readable Parquet file", code="bad_parquet") from exc
-    unknown = sorted(names - set(_COLUMNS))
-    if unknown:
-        raise errors.InvalidInput(f"columns not in the table: {', '.join(unknown)}",
-                                  code="unknown_columns", details={"columns": unknown})
-    missing = [c.name for c in schema.BUSINESS_DATA if c.mode == "REQUIRED"
-               and c.name not in names]
-    if missing:
-        raise errors.InvalidInput("parquet file lacks required columns",
-                                  code="constraint_violation", details={"missing": missing})
