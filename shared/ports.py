@@ -106,6 +106,13 @@ class Warehouse(abc.ABC):
         same atomic step (a dataset's rows are swapped, never half-replaced)."""
 
     @abc.abstractmethod
+    def load_staged(self, table: str, uris: Sequence[str], *, idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None = None) -> LoadResult:
+        """As load_parquet, for Parquet shards already in the staging bucket
+        (`gs://bucket/name` URIs): every shard goes in as one atomic load, at most once
+        per key, read by the warehouse itself so no byte passes through the caller."""
+
+    @abc.abstractmethod
     def delete_where(self, table: str, where: Mapping[str, Any], *,
                      idempotency_key: str) -> int:
         """Delete the rows matching all column equalities; returns how many went."""

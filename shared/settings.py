@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Quarantined rows go to a bucket of their own: every object finalized in the
     # uploads bucket triggers the ingest function, whatever its name.
     rejected_bucket: str = "tidemark-rejected"
+    # Parquet shards between staging and the warehouse load (shared/uploads/staging.py):
+    # a bucket of their own for the same reason, deleted after the commit.
+    staging_bucket: str = "tidemark-staging"
     warehouse_dataset: str = "tidemark"
     warehouse_table: str = "business_data"
 
@@ -82,7 +85,17 @@ class Settings(BaseSettings):
     trusted_proxy_networks: str = ""
 
     # --- uploads / ingest --------------------------------------------------------------
-    max_upload_bytes: int = 2 * 1024**3
+    # 50 GiB: a file above ingest_split_bytes is ingested as byte ranges, one task each,
+    # so the cap is set by the number of tasks a file may fan out to, not by one task's
+    # deadline (docs/gcp.md, "Staging and splitting").
+    max_upload_bytes: int = 50 * 1024**3
+    # The largest file one ingest task takes whole. Measured: 65 MB/s per core staging
+    # (benchmarks/README.md, 1 GB and 4 GB runs); 4 GiB read twice (the worst case of
+    # shared.ingest.passes) at half that speed is ~260 s of the task's 1800 s, and its
+    # staged Parquet stays well inside a 4 GiB instance whose /tmp is memory.
+    ingest_split_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # Staged Parquet is cut into shards of about this size (whole row groups).
+    staging_shard_bytes: int = Field(default=256 * 1024**2, ge=1)
     signed_url_ttl_s: int = 900
     max_reject_share: float = Field(default=0.20, ge=0.0, le=1.0)
     # How long an ingest may hold an upload before a redelivered event may take over.

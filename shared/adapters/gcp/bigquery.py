@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -203,7 +203,10 @@ class BigQueryWarehouse(Warehouse):
             raise errors.Unavailable(f"job {job.job_id} did not finish in time") from exc
         return None
 
-    def _load_job(self, job_id: str, table: str, path: str, *, truncate: bool) -> Any:
+    def _load_job(self, job_id: str, table: str, path: str | tuple[str, ...], *,
+                  truncate: bool) -> Any:
+        """A load job from a local file (its bytes sent through this instance) or, given
+        a tuple of `gs://` URIs, read by BigQuery from Cloud Storage itself."""
         from google.cloud import bigquery
 
         cfg = bigquery.LoadJobConfig(
@@ -213,6 +216,14 @@ class BigQueryWarehouse(Warehouse):
             create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
         cfg.parquet_options = bigquery.ParquetOptions()
         cfg.parquet_options.enable_list_inference = True
+        if isinstance(path, tuple):
+            # https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet:
+            # one job takes a list of URIs, each at most one `*` wildcard; the job limits
+            # (https://cloud.google.com/bigquery/quotas#load_jobs) allow 10,000 URIs and
+            # 15 TB per job, far above one upload's shards.
+            return self.client.load_table_from_uri(
+                list(path), self._table_id(table), job_id=job_id, location=self.location,
+                job_config=cfg, timeout=self.load_timeout_s)
         with open(path, "rb") as fh:
             return self.client.load_table_from_file(
                 fh, self._table_id(table), job_id=job_id, location=self.location,
@@ -232,6 +243,14 @@ class BigQueryWarehouse(Warehouse):
     def load_parquet(self, table: str, path: str, *, idempotency_key: str,
                      replace_where: Mapping[str, Any] | None = None) -> LoadResult:
         _check_parquet(path)
+        return self._load(table, path, idempotency_key, replace_where)
+
+    def load_staged(self, table: str, uris: Sequence[str], *, idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None = None) -> LoadResult:
+        return self._load(table, _check_uris(uris), idempotency_key, replace_where)
+
+    def _load(self, table: str, path: str | tuple[str, ...], idempotency_key: str,
+              replace_where: Mapping[str, Any] | None) -> LoadResult:
         self.ensure_table(table)
         if replace_where:
             return self._load_replacing(table, path, idempotency_key, replace_where)
@@ -252,7 +271,7 @@ class BigQueryWarehouse(Warehouse):
             # an earlier attempt under this key failed: the key is free, try the next id
         raise errors.Unavailable(f"load into {table}: too many failed attempts")
 
-    def _load_replacing(self, table: str, path: str, key: str,
+    def _load_replacing(self, table: str, path: str | tuple[str, ...], key: str,
                         where: Mapping[str, Any]) -> LoadResult:
         import time
 
@@ -413,3 +432,23 @@ def _check_parquet(path: str) -> None:
     if missing:
         raise errors.InvalidInput("parquet file lacks required columns",
                                   code="constraint_violation", details={"missing": missing})
+
+
+# https://cloud.google.com/bigquery/quotas#load_jobs: at most 10,000 source URIs per job.
+_MAX_URIS = 10_000
+_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^*\r\n]+$")
+
+
+def _check_uris(uris: Sequence[str]) -> tuple[str, ...]:
+    """Exact `gs://bucket/object` URIs, no wildcard: a wildcard would also pick up a
+    stray object under the prefix (a crashed attempt's shard), which the load must not."""
+    listed = tuple(uris)
+    if not listed:
+        raise errors.InvalidInput("no staged files to load", code="no_staged_files")
+    if len(listed) > _MAX_URIS:
+        raise errors.InvalidInput(f"a load job takes at most {_MAX_URIS} source URIs",
+                                  code="too_many_uris", details={"uris": len(listed)})
+    bad = [u for u in listed if not _URI.match(u)]
+    if bad:
+        raise errors.InvalidInput(f"not a staged object URI: {bad[0]!r}", code="bad_uri")
+    return listed
