@@ -104,8 +104,13 @@ def discard(deps: Ports, run: IngestRun) -> int:
     bucket = deps.settings.staging_bucket
     gone = 0
     try:
-        for info in list(deps.blobs.list(bucket, prefix(run))):
-            gone += bool(deps.blobs.delete(bucket, info.name))
+        names = [info.name for info in deps.blobs.list(bucket, prefix(run))]
     except Exception:  # the bucket's lifecycle rule is the backstop
-        log.warning("staged shards of %s not deleted", run.upload_id, exc_info=True)
+        log.warning("staged shards of %s not listed", run.upload_id, exc_info=True)
+        return 0
+    for name in names:
+        try:
+            gone += bool(deps.blobs.delete(bucket, name))
+        except Exception:
+            log.warning("staged shard %s not deleted", name, exc_info=True)
     return gone

@@ -69,9 +69,12 @@ class DuckDbWarehouse(Warehouse):
                  load_memory: str = _LOAD_MEMORY_DEFAULT,
                  segment_rows: int = _SEGMENT_ROWS_DEFAULT,
                  blob_root: str | Path | None = None) -> None:
-        """`blob_root` is the local blob store's root: staged shards are read from it."""
+        """`blob_root` is the local blob store's root, where staged shards are read
+        from; by default `blobs/` beside the database file, as the local stack lays
+        out its data directory (shared.bootstrap)."""
         self.path = Path(path)
-        self.blob_root = Path(blob_root) if blob_root is not None else None
+        self.blob_root: Path = Path(blob_root) if blob_root is not None \
+            else self.path.parent / "blobs"
         self.load_memory = load_memory.strip()
         self.segment_rows = max(0, int(segment_rows))
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,9 +174,6 @@ class DuckDbWarehouse(Warehouse):
         # a stray shard (BigQueryWarehouse refuses them too).
         if not uri.startswith("gs://") or any(c in uri for c in "*?[{"):
             raise errors.InvalidInput(f"not a staged object URI: {uri!r}", code="bad_uri")
-        if self.blob_root is None:
-            raise errors.InvalidInput("this warehouse has no blob store to read gs:// URIs "
-                                      "from", code="bad_uri")
         bucket, _, name = uri.removeprefix("gs://").partition("/")
         path = (self.blob_root / bucket / "objects" / name).resolve()
         if not bucket or not name or not path.is_relative_to(self.blob_root.resolve()):
