@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 CSV_PATH = ROOT / "tests" / "data" / "superstore.csv"
 BUCKET = "tidemark-pipeline"
+STAGING_BUCKET = "tidemark-pipeline-staging"
 DATASET_BQ = "tidemark_pipeline"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
 FORECAST_URL = "http://127.0.0.1:9/forecast_task"
@@ -76,7 +77,10 @@ def gcp_deps(events, request, tmp_path, function_client, queries):
     tasks = emulators.shared_emulator(request, "tasks")
     bq_client = emulators.bigquery_client(bigquery)
     emulators.bigquery_dataset(bq_client, DATASET_BQ)
+    if events["storage"].lookup_bucket(STAGING_BUCKET) is None:
+        events["storage"].create_bucket(STAGING_BUCKET)  # terraform's staging bucket
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
+                        staging_bucket=STAGING_BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset=DATASET_BQ,
                         tasks_location=emulators.TASK_LOCATION,
                         metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
