@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -37,7 +38,7 @@ def test_cuts_land_after_a_line_feed_and_cover_the_file():
     got = _cut(data, 40)
     assert len(got) > 3
     assert got[0].start == len(b"date,amount\n") and got[-1].end == len(data)
-    for a, b in zip(got, got[1:], strict=False):
+    for a, b in itertools.pairwise(got):
         assert a.end == b.start and data[a.end - 1:a.end] == b"\n"
     assert _range_rows(data, 40) == _rows(data)[1:]
 
