@@ -85,15 +85,13 @@ class Settings(BaseSettings):
     trusted_proxy_networks: str = ""
 
     # --- uploads / ingest --------------------------------------------------------------
-    # 50 GiB: a file above ingest_split_bytes is ingested as byte ranges, one task each,
-    # so the cap is set by the number of tasks a file may fan out to, not by one task's
-    # deadline (docs/gcp.md, "Staging and splitting").
-    max_upload_bytes: int = 50 * 1024**3
-    # The largest file one ingest task takes whole. Measured: 65 MB/s per core staging
-    # (benchmarks/README.md, 1 GB and 4 GB runs); 4 GiB read twice (the worst case of
-    # shared.ingest.passes) at half that speed is ~260 s of the task's 1800 s, and its
-    # staged Parquet stays well inside a 4 GiB instance whose /tmp is memory.
-    ingest_split_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    # 4 GiB: the largest file one ingest task takes within its 1800 s deadline with
+    # margin. Measured: 65 MB/s per core staging (benchmarks/README.md, 1 GB and 4 GB
+    # runs); 4 GiB read twice (the worst case of shared.ingest.passes) at half that
+    # speed is ~260 s, and its staged Parquet stays inside a 4 GiB instance whose /tmp
+    # is memory. Larger files need the byte-range split (docs/gcp.md, "Staging and
+    # splitting"), whose cutter is shared.ingest.ranges.
+    max_upload_bytes: int = 4 * 1024**3
     # Staged Parquet is cut into shards of about this size (whole row groups).
     staging_shard_bytes: int = Field(default=256 * 1024**2, ge=1)
     signed_url_ttl_s: int = 900

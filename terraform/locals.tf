@@ -73,12 +73,11 @@ locals {
     TIDEMARK_REJECTED_BUCKET         = google_storage_bucket.rejected.name
     TIDEMARK_SIGNING_SERVICE_ACCOUNT = google_service_account.function["upload"].email
     TIDEMARK_STAGING_BUCKET          = google_storage_bucket.staging.name
-    # docs/gcp.md, "Staging and splitting": a file above the split size is ingested as
-    # byte ranges, one task each; 50 GiB is 13 ranges of 4 GiB.
-    TIDEMARK_MAX_UPLOAD_BYTES   = tostring(local.max_upload_bytes)
-    TIDEMARK_INGEST_SPLIT_BYTES = tostring(local.ingest_split_bytes)
-    TIDEMARK_SIGNED_URL_TTL_S   = "900"
-    TIDEMARK_MAX_REJECT_SHARE   = "0.2"
+    # The largest file one ingest task takes within its deadline (docs/gcp.md,
+    # "Staging and splitting").
+    TIDEMARK_MAX_UPLOAD_BYTES = tostring(local.max_upload_bytes)
+    TIDEMARK_SIGNED_URL_TTL_S = "900"
+    TIDEMARK_MAX_REJECT_SHARE = "0.2"
     # Longer than an ingest task may run, so a redelivered task never takes over a live one.
     TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_task_timeout_seconds + 60)
     # Under the function's timeout, with room to stage the file before the load.
@@ -102,10 +101,9 @@ locals {
   # so the function stops when the queue stops waiting.
   ingest_task_timeout_seconds = 1800
 
-  # The largest file one ingest task takes whole, and the upload cap (shared/settings.py
-  # ingest_split_bytes, max_upload_bytes; the reasoning is in docs/gcp.md).
-  ingest_split_bytes = 4 * 1024 * 1024 * 1024
-  max_upload_bytes   = 50 * 1024 * 1024 * 1024
+  # The upload cap: the largest file one ingest task takes within its deadline with
+  # margin (shared/settings.py max_upload_bytes; the reasoning is in docs/gcp.md).
+  max_upload_bytes = 4 * 1024 * 1024 * 1024
 
   # The ingest's wait for the BigQuery load job (shared/settings.py
   # warehouse_load_timeout_s), inside the function's timeout.

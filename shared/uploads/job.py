@@ -13,8 +13,7 @@ states and their transactions are in `shared.uploads.claims`):
    under names fixed by upload id + generation (`shared.uploads.staging`; a repeat
    rewrites the same names), and the warehouse loads them from their URIs with
    idempotency_key = upload id + generation, so it applies them at most once whatever
-   happens around it (a file above `ingest_split_bytes` is staged by several range
-   tasks first, see `shared.uploads.ranges`);
+   happens around it;
 3. commit: one transaction marks the upload loaded, bumps the dataset version and
    moves the event to `committed`; the named metrics task is then enqueued (a name
    used twice enqueues once), the shards deleted, and the event marked `done`.
