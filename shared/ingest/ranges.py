@@ -133,7 +133,7 @@ class RangeReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         view = memoryview(buffer)
         while self._left == 0 and self._parts:
             self._next_part()
