@@ -206,6 +206,17 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     assert Decimal(str(stored["sales"])) == truth["sales"]
     assert (stored["first"], stored["last"]) == (truth["first"], truth["last"])
     assert stored["uploads"] == 1
+    # ... loaded by one job from the shards' URIs in the staging bucket (server-side),
+    # whose shards were deleted after the commit.
+    from shared.adapters.gcp.bigquery import _job_base
+
+    key = f"{upload['id']}-{event.data['generation']}"
+    job = gcp_deps.warehouse.client.get_job(
+        _job_base("load", gcp_deps.settings.warehouse_table, key) + "_0", location="EU")
+    assert job.source_uris and all(
+        u.startswith(f"gs://{STAGING_BUCKET}/staging/{upload['id']}/") for u in job.source_uris)
+    assert int(job.output_rows) == truth["lines"]
+    assert list(gcp_deps.blobs.list(STAGING_BUCKET, "staging/")) == []
 
     # 4. The named metrics task is in the metrics queue, aimed at the metrics target.
     payload = {"tenant_id": tenant, "dataset_id": dataset, "version": 1}
