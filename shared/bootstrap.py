@@ -65,7 +65,8 @@ class Deps:
         """Object-name prefix -> the bucket holding such objects: quarantined rows go to
         their own bucket, never the uploads bucket, whose every object triggers the
         ingest (see GcsBlobStore)."""
-        return {"rejected/": self.settings.rejected_bucket}
+        return {"rejected/": self.settings.rejected_bucket,
+                "staging/": self.settings.staging_bucket}
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -75,7 +76,8 @@ class Deps:
 
                 return DuckDbWarehouse(self.settings.data_dir / "warehouse.duckdb",
                                        load_memory=self.settings.duckdb_load_memory,
-                                       segment_rows=self.settings.duckdb_segment_rows)
+                                       segment_rows=self.settings.duckdb_segment_rows,
+                                       blob_root=self.settings.data_dir / "blobs")
             from shared.adapters.gcp.bigquery import BigQueryWarehouse
 
             return BigQueryWarehouse(project=self.settings.gcp_project or None,

@@ -106,6 +106,16 @@ class Warehouse(abc.ABC):
         same atomic step (a dataset's rows are swapped, never half-replaced)."""
 
     @abc.abstractmethod
+    def load_staged(self, table: str, uris: Sequence[str], *, idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None = None,
+                    tenant_id: str | None = None) -> LoadResult:
+        """As load_parquet, for Parquet shards already in the staging bucket
+        (`gs://bucket/name` URIs): every shard goes in as one atomic load, at most once
+        per key, read by the warehouse itself so no byte passes through the caller.
+        `tenant_id` names the tenant whose rows they are (the caller reads no shard),
+        which a layout with a table per tenant needs."""
+
+    @abc.abstractmethod
     def delete_where(self, table: str, where: Mapping[str, Any], *,
                      idempotency_key: str) -> int:
         """Delete the rows matching all column equalities; returns how many went."""

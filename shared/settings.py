@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Quarantined rows go to a bucket of their own: every object finalized in the
     # uploads bucket triggers the ingest function, whatever its name.
     rejected_bucket: str = "tidemark-rejected"
+    # Parquet shards between staging and the warehouse load (shared/uploads/staging.py):
+    # a bucket of their own for the same reason, deleted after the commit.
+    staging_bucket: str = "tidemark-staging"
     warehouse_dataset: str = "tidemark"
     warehouse_table: str = "business_data"
 
@@ -82,7 +85,15 @@ class Settings(BaseSettings):
     trusted_proxy_networks: str = ""
 
     # --- uploads / ingest --------------------------------------------------------------
-    max_upload_bytes: int = 2 * 1024**3
+    # 4 GiB: the largest file one ingest task takes within its 1800 s deadline with
+    # margin. Measured: 65 MB/s per core staging (benchmarks/README.md, 1 GB and 4 GB
+    # runs); 4 GiB read twice (the worst case of shared.ingest.passes) at half that
+    # speed is ~260 s, and its staged Parquet stays inside a 4 GiB instance whose /tmp
+    # is memory. Larger files need the byte-range split (docs/gcp.md, "Staging and
+    # splitting"), whose cutter is shared.ingest.ranges.
+    max_upload_bytes: int = 4 * 1024**3
+    # Staged Parquet is cut into shards of about this size (whole row groups).
+    staging_shard_bytes: int = Field(default=256 * 1024**2, ge=1)
     signed_url_ttl_s: int = 900
     max_reject_share: float = Field(default=0.20, ge=0.0, le=1.0)
     # How long an ingest may hold an upload before a redelivered event may take over.

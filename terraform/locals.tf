@@ -87,9 +87,12 @@ locals {
     TIDEMARK_UPLOADS_BUCKET          = google_storage_bucket.uploads.name
     TIDEMARK_REJECTED_BUCKET         = google_storage_bucket.rejected.name
     TIDEMARK_SIGNING_SERVICE_ACCOUNT = google_service_account.function["upload"].email
-    TIDEMARK_MAX_UPLOAD_BYTES        = tostring(2 * 1024 * 1024 * 1024)
-    TIDEMARK_SIGNED_URL_TTL_S        = "900"
-    TIDEMARK_MAX_REJECT_SHARE        = "0.2"
+    TIDEMARK_STAGING_BUCKET          = google_storage_bucket.staging.name
+    # The largest file one ingest task takes within its deadline (docs/gcp.md,
+    # "Staging and splitting").
+    TIDEMARK_MAX_UPLOAD_BYTES = tostring(local.max_upload_bytes)
+    TIDEMARK_SIGNED_URL_TTL_S = "900"
+    TIDEMARK_MAX_REJECT_SHARE = "0.2"
     # Longer than an ingest task may run, so a redelivered task never takes over a live one.
     TIDEMARK_INGEST_LEASE_S = tostring(local.ingest_task_timeout_seconds + 60)
     # Under the function's timeout, with room to stage the file before the load.
@@ -112,6 +115,10 @@ locals {
   # https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks),
   # so the function stops when the queue stops waiting.
   ingest_task_timeout_seconds = 1800
+
+  # The upload cap: the largest file one ingest task takes within its deadline with
+  # margin (shared/settings.py max_upload_bytes; the reasoning is in docs/gcp.md).
+  max_upload_bytes = 4 * 1024 * 1024 * 1024
 
   # The ingest's wait for the BigQuery load job (shared/settings.py
   # warehouse_load_timeout_s), inside the function's timeout.

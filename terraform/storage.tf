@@ -1,7 +1,7 @@
 # Uploaded CSVs (uploads/<tenant>/<upload_id>.csv, written by browsers through V4
-# signed URLs) and intermediate ingest files (staging/). Nothing else is written here:
-# every object finalized in this bucket triggers the ingest function (quarantined rows
-# go to the rejected bucket below).
+# signed URLs). Nothing else is written here: every object finalized in this bucket
+# triggers the ingest function (quarantined rows go to the rejected bucket, staged
+# Parquet shards to the staging bucket below).
 resource "google_storage_bucket" "uploads" {
   #checkov:skip=CKV_GCP_62:Object access is recorded by Cloud Audit Logs (data access); a separate access-log bucket would only duplicate it.
   name                        = "${var.project_id}-${local.prefix}-uploads"
@@ -21,16 +21,6 @@ resource "google_storage_bucket" "uploads" {
     method          = ["PUT", "OPTIONS"]
     response_header = ["Content-Type", "x-goog-content-length-range", "x-goog-resumable"]
     max_age_seconds = 3600
-  }
-
-  lifecycle_rule {
-    condition {
-      age            = var.staging_retention_days
-      matches_prefix = ["staging/"]
-    }
-    action {
-      type = "Delete"
-    }
   }
 
   # Versioning guards against an accidental overwrite or delete; old versions go after a week.
@@ -88,6 +78,54 @@ resource "google_storage_bucket" "rejected" {
 # upload) the rejected rows: the same object role it holds on the uploads bucket.
 resource "google_storage_bucket_iam_member" "upload_rejected_objects" {
   bucket = google_storage_bucket.rejected.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.function["upload"].email}"
+}
+
+# Parquet shards between an ingest task's staging and its BigQuery load
+# (staging/<upload_id>/<generation>/..., shared/uploads/staging.py). BigQuery reads them
+# server-side (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet),
+# so it sits in the dataset's location: a load from Cloud Storage needs the bucket in the
+# dataset's region or multi-region. The ingest deletes the shards after its commit; the
+# lifecycle rule is the backstop for a crash between the two. No finalize notification:
+# nothing listens to this bucket.
+resource "google_storage_bucket" "staging" {
+  #checkov:skip=CKV_GCP_62:Object access is recorded by Cloud Audit Logs (data access); a separate access-log bucket would only duplicate it.
+  #checkov:skip=CKV_GCP_78:Shards are rewritten whole under deterministic names and deleted within the day; old versions would only outlive them.
+  name                        = "${var.project_id}-${local.prefix}-staging"
+  location                    = upper(var.region)
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  lifecycle_rule {
+    condition {
+      age = var.staging_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age = 1
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+# The ingest (the upload function's account) writes, lists and deletes the shards;
+# BigQuery reads them as the account that runs the load job, this same account
+# (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet#required_permissions:
+# storage.objects.get, and storage.objects.list for a wildcard, which is not used).
+resource "google_storage_bucket_iam_member" "upload_staging_objects" {
+  bucket = google_storage_bucket.staging.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.function["upload"].email}"
 }

@@ -115,7 +115,7 @@ variable "max_instances" {
 }
 
 variable "staging_retention_days" {
-  description = "Days before intermediate ingest files under staging/ in the uploads bucket are deleted."
+  description = "Days before Parquet shards an ingest left in the staging bucket are deleted."
   type        = number
   default     = 1
 

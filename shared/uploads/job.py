@@ -9,11 +9,14 @@ states and their transactions are in `shared.uploads.claims`):
    released). The finalize event takes the claim and hands the object to a named
    ingest task (`shared.uploads.events.hand_off`); the task takes that claim over
    under a claim of its own, so a second delivery of the task finds it held;
-2. load: the staged Parquet goes in with idempotency_key = upload id + generation, so
-   the warehouse applies it at most once whatever happens around it;
+2. stage and load: the staged Parquet is written to the staging bucket as shards
+   under names fixed by upload id + generation (`shared.uploads.staging`; a repeat
+   rewrites the same names), and the warehouse loads them from their URIs with
+   idempotency_key = upload id + generation, so it applies them at most once whatever
+   happens around it;
 3. commit: one transaction marks the upload loaded, bumps the dataset version and
    moves the event to `committed`; the named metrics task is then enqueued (a name
-   used twice enqueues once) and the event marked `done`.
+   used twice enqueues once), the shards deleted, and the event marked `done`.
 An ingest that ends for good (a bad file, a missing object, an error the backend will
 give again) leaves the upload `failed` with a reason the user can read.
 """
@@ -30,7 +33,7 @@ from shared import errors
 from shared.ingest.options import IngestOptions
 from shared.ingest.pipeline import Staged, stage
 from shared.ingest.report import IngestFailed
-from shared.uploads import claims
+from shared.uploads import claims, staging
 from shared.uploads.claims import IngestRun
 from shared.uploads.duplicates import Fingerprint, duplicates_of
 from shared.uploads.records import rejected_name
@@ -75,7 +78,10 @@ def ingest_object(deps: Deps, bucket: str, name: str, generation: str | int,
         if outcome == "claimed":
             result = _run(deps, run)
             if result["status"] != "loaded":
+                staging.discard(deps, run)
                 return result
+        # After the commit (this run's or a crashed one's): the shards served their load.
+        staging.discard(deps, run)
         return claims.follow_up(deps, run)
     except errors.AppError as exc:
         if exc.retryable:
@@ -178,9 +184,12 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
             _store_rejected(deps, run, staged.rejected_path)
         replace = {"tenant_id": run.tenant_id, "dataset_id": opts.dataset_id} \
             if record.get("mode") == "replace" else None
-        result = deps.warehouse.load_parquet(table, str(staged.parquet_path),
-                                             idempotency_key=f"{run.upload_id}-{generation}",
-                                             replace_where=replace)
+        uris = staging.write_shards(deps, run, staged.parquet_path)
+        staged.parquet_path.unlink(missing_ok=True)  # /tmp is memory on GCP
+        result = deps.warehouse.load_staged(table, uris,
+                                            idempotency_key=f"{run.upload_id}-{generation}",
+                                            replace_where=replace,
+                                            tenant_id=run.tenant_id)
     finally:
         staged.parquet_path.unlink(missing_ok=True)
         if staged.rejected_path:

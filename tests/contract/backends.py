@@ -60,7 +60,8 @@ def local_blobstore(request):
 def local_warehouse(request):
     from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 
-    wh = DuckDbWarehouse(_tmp(request) / "warehouse.duckdb")
+    # Staged shards (gs:// URIs) are read from the local blob store's root.
+    wh = DuckDbWarehouse(_tmp(request) / "warehouse.duckdb", blob_root=_tmp(request) / "blobs")
     request.addfinalizer(wh.close)
     return wh
 
@@ -70,7 +71,8 @@ def local_warehouse_segments(request):
     Parquet segment (segment_rows=1), so the contract holds for segments too."""
     from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
 
-    wh = DuckDbWarehouse(_tmp(request) / "warehouse.duckdb", segment_rows=1)
+    wh = DuckDbWarehouse(_tmp(request) / "warehouse.duckdb", segment_rows=1,
+                         blob_root=_tmp(request) / "blobs")
     request.addfinalizer(wh.close)
     return wh
 

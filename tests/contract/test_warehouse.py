@@ -3,6 +3,7 @@ and BigQuery."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from datetime import date, timedelta
@@ -327,3 +328,87 @@ def test_local_query_refuses_statements_that_write(tmp_path):
         assert wh.query("SELECT COUNT(*) AS n FROM {business_data}") == [{"n": 0}]
     finally:
         wh.close()
+
+
+# ------------------------------------------------------------------ staged shards
+
+
+STAGING_BUCKET = "tidemark-contract-staging"
+
+
+@pytest.fixture
+def stage(wh, request, tmp_path):
+    """Puts local Parquet files into the staging bucket of the warehouse's own backend
+    (the local blob store under the warehouse's blob root; fake-gcs-server, whose
+    objects the BigQuery emulator reads by gs:// URI) and returns their URIs."""
+    from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
+
+    if isinstance(wh, DuckDbWarehouse):
+        from shared.adapters.local.blobs import FileBlobStore
+
+        assert wh.blob_root is not None
+        blobs = FileBlobStore(wh.blob_root, base_url="http://127.0.0.1:8080",
+                              signing_key=b"k" * 32, on_finalized=lambda event: None)
+    else:
+        from tests.support import emulators
+
+        client = emulators.storage_client(emulators.shared_emulator(request, "gcs"))
+        if client.lookup_bucket(STAGING_BUCKET) is None:
+            from google.api_core.exceptions import Conflict
+
+            with contextlib.suppress(Conflict):
+                client.create_bucket(STAGING_BUCKET)
+        blobs = backends.gcp_blobstore(request)
+
+    def put(paths, prefix: str) -> list[str]:
+        uris = []
+        for i, path in enumerate(paths):
+            name = f"staging/{prefix}/shard-{i:05d}.parquet"
+            with open(path, "rb") as fh:
+                blobs.put(STAGING_BUCKET, name, fh, content_type="application/octet-stream")
+            uris.append(f"gs://{STAGING_BUCKET}/{name}")
+        return uris
+    return put
+
+
+def test_staged_shards_load_as_one_load_at_most_once(wh, table, tenant, tmp_path, stage):
+    shards = [write_parquet(tmp_path / f"s{i}.parquet",
+                            rows_for(tenant, "d1", n, start=100 * i))
+              for i, n in enumerate((3, 4, 2))]
+    uris = stage(shards, tenant)
+    key = f"staged-{tenant}"
+
+    def load(some):
+        return wh.load_staged(table, some, idempotency_key=key, tenant_id=tenant)
+    assert load(uris) == LoadResult(9, False)
+    assert load(uris) == LoadResult(9, True)
+    assert load(uris[:1]).already_loaded is True
+    got = run(wh, table, "SELECT row_number FROM {T} WHERE tenant_id = @t "
+                         "ORDER BY row_number", {"t": tenant})
+    assert [r["row_number"] for r in got] == [1, 2, 3, 101, 102, 103, 104, 201, 202]
+
+
+def test_staged_shards_replace_one_datasets_rows(wh, table, tenant, tmp_path, stage):
+    wh.load_parquet(table, write_parquet(tmp_path / "v1.parquet", rows_for(tenant, "d1", 5)),
+                    idempotency_key=f"{tenant}-d1-v1")
+    wh.load_parquet(table, write_parquet(tmp_path / "o.parquet", rows_for(tenant, "d2", 3)),
+                    idempotency_key=f"{tenant}-d2-v1")
+    shards = [write_parquet(tmp_path / f"v2-{i}.parquet",
+                            rows_for(tenant, "d1", 2, start=10 * i, upload="u2"))
+              for i in range(2)]
+    result = wh.load_staged(table, stage(shards, tenant), idempotency_key=f"{tenant}-d1-v2",
+                            replace_where={"tenant_id": tenant, "dataset_id": "d1"})
+    assert result == LoadResult(rows_loaded=4, already_loaded=False)
+    got = run(wh, table, "SELECT upload_id, COUNT(*) AS n FROM {T} WHERE tenant_id = @t "
+                         "AND dataset_id = @d GROUP BY upload_id", {"t": tenant, "d": "d1"})
+    assert got == [{"upload_id": "u2", "n": 4}]
+    assert count(wh, table, tenant, "d2") == 3
+
+
+@pytest.mark.parametrize("uris", [[], ["/etc/passwd"], ["gs://bucket-only"],
+                                  ["gs://tidemark-contract-staging/staging/*.parquet"]],
+                         ids=["none", "not_gs", "no_object", "wildcard"])
+def test_staged_load_refuses_what_is_not_a_shard_uri(wh, table, tenant, uris):
+    with pytest.raises(errors.InvalidInput):
+        wh.load_staged(table, uris, idempotency_key=f"bad-{tenant}")
+    assert count(wh, table, tenant) == 0

@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 BUCKET = "tidemark-permissions"
 REJECTED_BUCKET = "tidemark-permissions-rejected"
+STAGING_BUCKET = "tidemark-permissions-staging"
 DATASET_BQ = "tidemark_permissions"
 TASKS_SA = f"tidemark-tasks@{emulators.PROJECT}.iam.gserviceaccount.com"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
@@ -39,6 +40,7 @@ PASSWORD = "correct horse battery staple 9"
 BIND = {
     Resource("bucket", BUCKET): "google_storage_bucket.uploads",
     Resource("bucket", REJECTED_BUCKET): "google_storage_bucket.rejected",
+    Resource("bucket", STAGING_BUCKET): "google_storage_bucket.staging",
     Resource("dataset", DATASET_BQ): "google_bigquery_dataset.warehouse",
     Resource("queue", "ingest"): "google_cloud_tasks_queue.ingest",
     Resource("queue", "metrics"): "google_cloud_tasks_queue.metrics",
@@ -73,6 +75,7 @@ def recorded(events, request, tmp_path, function_client):
 
     rec = Recorder()
     events["storage"].create_bucket(REJECTED_BUCKET)  # terraform's rejected-rows bucket
+    events["storage"].create_bucket(STAGING_BUCKET)  # terraform's staging bucket
     firestore = emulators.shared_emulator(request, "firestore")
     bigquery = emulators.shared_emulator(request, "bigquery")
     tasks = emulators.shared_emulator(request, "tasks")
@@ -86,12 +89,14 @@ def recorded(events, request, tmp_path, function_client):
             data_dir=tmp_path / function, warehouse_dataset=DATASET_BQ,
             tasks_location=emulators.TASK_LOCATION, tasks_service_account=TASKS_SA,
             metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
-            ingest_task_url=INGEST_URL, rejected_bucket=REJECTED_BUCKET)
+            ingest_task_url=INGEST_URL, rejected_bucket=REJECTED_BUCKET,
+            staging_bucket=STAGING_BUCKET)
         return Deps(
             settings,
             blobs=GcsBlobStore(client=rec.storage_client(events["gcs"].url, emulators.PROJECT),
                                signing_credentials=emulators.signing_credentials(),
-                               routes={"rejected/": REJECTED_BUCKET}),
+                               routes={"rejected/": REJECTED_BUCKET,
+                                       "staging/": STAGING_BUCKET}),
             docs=FirestoreDocumentStore(client=rec.firestore_client(firestore.host,
                                                                     emulators.PROJECT)),
             warehouse=BigQueryWarehouse(project=emulators.PROJECT, dataset=DATASET_BQ,

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 CSV_PATH = ROOT / "tests" / "data" / "superstore.csv"
 BUCKET = "tidemark-pipeline"
+STAGING_BUCKET = "tidemark-pipeline-staging"
 DATASET_BQ = "tidemark_pipeline"
 METRICS_URL = "http://127.0.0.1:9/metrics_task"
 FORECAST_URL = "http://127.0.0.1:9/forecast_task"
@@ -76,7 +77,10 @@ def gcp_deps(events, request, tmp_path, function_client, queries):
     tasks = emulators.shared_emulator(request, "tasks")
     bq_client = emulators.bigquery_client(bigquery)
     emulators.bigquery_dataset(bq_client, DATASET_BQ)
+    if events["storage"].lookup_bucket(STAGING_BUCKET) is None:
+        events["storage"].create_bucket(STAGING_BUCKET)  # terraform's staging bucket
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
+                        staging_bucket=STAGING_BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset=DATASET_BQ,
                         tasks_location=emulators.TASK_LOCATION,
                         metrics_task_url=METRICS_URL, forecast_task_url=FORECAST_URL,
@@ -202,6 +206,17 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     assert Decimal(str(stored["sales"])) == truth["sales"]
     assert (stored["first"], stored["last"]) == (truth["first"], truth["last"])
     assert stored["uploads"] == 1
+    # ... loaded by one job from the shards' URIs in the staging bucket (server-side),
+    # whose shards were deleted after the commit.
+    from shared.adapters.gcp.bigquery import _job_base
+
+    key = f"{upload['id']}-{event.data['generation']}"
+    job = gcp_deps.warehouse.client.get_job(
+        _job_base("load", gcp_deps.settings.warehouse_table, key) + "_0", location="EU")
+    assert job.source_uris and all(
+        u.startswith(f"gs://{STAGING_BUCKET}/staging/{upload['id']}/") for u in job.source_uris)
+    assert int(job.output_rows) == truth["lines"]
+    assert list(gcp_deps.blobs.list(STAGING_BUCKET, "staging/")) == []
 
     # 4. The named metrics task is in the metrics queue, aimed at the metrics target.
     payload = {"tenant_id": tenant, "dataset_id": dataset, "version": 1}

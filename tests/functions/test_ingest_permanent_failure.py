@@ -102,7 +102,7 @@ def _landed_upload(deps, client, headers) -> tuple[dict, CloudEvent]:
     return up, event
 
 
-@pytest.mark.parametrize("step", ["ensure_table", "load_parquet"])
+@pytest.mark.parametrize("step", ["ensure_table", "load_staged"])
 def test_a_permanent_warehouse_error_fails_the_upload_with_its_reason(
         deps, function_client, make_user, upload_main, step):
     client = function_client("upload", "upload_http")

@@ -251,11 +251,11 @@ class CrashingWarehouse:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def load_parquet(self, *args, **kwargs):
+    def load_staged(self, *args, **kwargs):
         if not self.crashed and self.when == "before":
             self.crashed = True
-            raise RuntimeError("crash between staging and load")
-        result = self.real.load_parquet(*args, **kwargs)
+            raise RuntimeError("crash between staging (shards written) and load")
+        result = self.real.load_staged(*args, **kwargs)
         if not self.crashed and self.when == "after":
             self.crashed = True
             raise RuntimeError("crash between load and commit")

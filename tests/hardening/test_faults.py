@@ -103,12 +103,33 @@ class Faulty:
         return call
 
 
+class StagingFaulty(Faulty):
+    """Faulty for the blob store, counting only the calls on the staging bucket: the
+    shards written (`put`) and deleted after the commit (`delete`)."""
+
+    def __init__(self, *args, bucket: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.bucket = bucket
+
+    def __getattr__(self, name: str):
+        call = super().__getattr__(name)
+        if name not in self.methods:
+            return call
+        real = getattr(self.real, name)
+
+        def staged_only(bucket, *args, **kwargs):
+            if bucket != self.bucket:
+                return real(bucket, *args, **kwargs)
+            return call(bucket, *args, **kwargs)
+        return staged_only
+
+
 class World:
     """The local stack in process: real DuckDB, SQLite and files behind fault proxies,
     and a durable queue that delivers to the entry points through functions-framework."""
 
     def __init__(self, tmp_path: Path, *, warehouse: Faulty | None = None,
-                 docs: Faulty | None = None) -> None:
+                 docs: Faulty | None = None, blobs: Faulty | None = None) -> None:
         from shared.adapters.local.duckdb_warehouse import DuckDbWarehouse
         from shared.adapters.local.secrets import FileSecretStore
         from shared.adapters.local.sqlite_docs import SqliteDocumentStore
@@ -132,6 +153,9 @@ class World:
                                      dispatcher=self._dispatch)
         self.deps = Deps(self.settings, warehouse=self.wh, docs=self.docs, tasks=self.queue,
                          secrets=secrets)
+        self.blobs = blobs or Faulty(None)
+        self.blobs.real = self.deps.blobs
+        self.deps.__dict__["blobs"] = self.blobs
         self._clients = _clients()
 
     def _dispatch(self, delivery, headers: dict[str, str]) -> int:
@@ -143,7 +167,7 @@ class World:
         return resp.status_code
 
     def arm(self) -> None:
-        self.wh.armed = self.docs.armed = True
+        self.wh.armed = self.docs.armed = self.blobs.armed = True
 
     def drain(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -197,11 +221,12 @@ def _setup(world: World, seed: int, uploads: int = 4, rows: tuple[int, int] = (3
 
 
 def run_scenario(tmp_path: Path, *, warehouse: Faulty | None = None,
-                 docs: Faulty | None = None, seed: int = 1) -> tuple[World, list[str]]:
+                 docs: Faulty | None = None, blobs: Faulty | None = None,
+                 seed: int = 1) -> tuple[World, list[str]]:
     """Upload, let the queue deliver everything (retrying what failed), check the end."""
     from shared.bootstrap import override
 
-    world = World(tmp_path, warehouse=warehouse, docs=docs)
+    world = World(tmp_path, warehouse=warehouse, docs=docs, blobs=blobs)
     try:
         with override(world.deps):
             uploads = _setup(world, seed)
@@ -238,7 +263,7 @@ def clean_counts(tmp_path_factory) -> dict[str, int]:
     """How many calls a fault-free run makes, so the sweeps know their range."""
     world, problems = run_scenario(
         tmp_path_factory.mktemp("clean"),
-        warehouse=Faulty(None, ["load_parquet", "query"]), docs=Faulty(None, DOC_WRITES))
+        warehouse=Faulty(None, ["load_staged", "query"]), docs=Faulty(None, DOC_WRITES))
     assert not problems, problems
     assert world.docs.calls > 10 and world.wh.calls > 2
     return {"docs": world.docs.calls, "warehouse": world.wh.calls}
@@ -253,9 +278,30 @@ def test_clean_run_meets_every_invariant(clean_counts):
                          ids=["first_load_refused", "second_load_answer_lost"])
 def test_warehouse_error_mid_load_is_retried_to_exactly_once(tmp_path, k, after):
     world, problems = run_scenario(
-        tmp_path, warehouse=Faulty(None, ["load_parquet"], [k], after=after))
-    assert world.wh.injected == [(k, "load_parquet")]
+        tmp_path, warehouse=Faulty(None, ["load_staged"], [k], after=after))
+    assert world.wh.injected == [(k, "load_staged")]
     assert not problems, problems
+
+
+@pytest.mark.parametrize(("method", "k", "after"), [
+    ("put", 1, False), ("put", 2, True), ("delete", 1, False), ("delete", 2, True)],
+    ids=["shard_write_refused", "shard_written_answer_lost", "shard_delete_refused",
+         "shard_deleted_answer_lost"])
+def test_staging_bucket_errors_are_retried_to_exactly_once(tmp_path, method, k, after):
+    """Faults around the staged shards: before or after a shard is written (the load
+    has not run: the retry writes the same names again and loads once), and around
+    their deletion after the commit, which loses nothing: a shard whose deletion was
+    refused stays for the bucket's lifecycle rule, and every other one goes."""
+    from shared.settings import Settings
+
+    bucket = Settings().staging_bucket
+    world, problems = run_scenario(
+        tmp_path, blobs=StagingFaulty(None, [method], [k], after=after, bucket=bucket))
+    assert world.blobs.injected == [(k, method)]
+    assert not problems, problems
+    left = list(world.blobs.real.list(bucket, "staging/"))
+    refused = method == "delete" and not after
+    assert len(left) == (1 if refused else 0), [b.name for b in left]
 
 
 def test_warehouse_errors_in_metrics_and_forecast_queries_are_retried(tmp_path, clean_counts):
@@ -281,7 +327,7 @@ def test_document_store_error_at_every_write(tmp_path, clean_counts, after):
 @pytest.mark.full
 @pytest.mark.parametrize("after", [False, True], ids=["refused", "answer_lost"])
 def test_warehouse_error_at_every_call(tmp_path, clean_counts, after):
-    _sweep(tmp_path, lambda k: {"warehouse": Faulty(None, ["load_parquet", "query"], [k],
+    _sweep(tmp_path, lambda k: {"warehouse": Faulty(None, ["load_staged", "query"], [k],
                                                     after=after)},
            clean_counts["warehouse"], None, seed=0)
 

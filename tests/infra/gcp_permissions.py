@@ -187,6 +187,14 @@ TABLE_WRITE = Entry(("bigquery.tables.updateData",), "dataset",
 TABLE_CREATE = Entry(("bigquery.tables.create",), "dataset",
                      "https://cloud.google.com/bigquery/docs/batch-loading-data"
                      "#required_permissions")
+# A load job from gs:// URIs reads the objects with the caller's permissions; a
+# wildcard URI lists the bucket too.
+LOAD_SOURCE_READ = Entry(("storage.objects.get",), "bucket",
+                         "https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-"
+                         "parquet#required_permissions")
+LOAD_SOURCE_LIST = Entry(("storage.objects.list",), "bucket",
+                         "https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-"
+                         "parquet#required_permissions")
 # A commit's writes: exists=false -> create, exists=true -> update, none -> both.
 ENTITY_WRITE = Entry(("datastore.entities.create", "datastore.entities.update",
                       "datastore.entities.delete"), "project", _FS)
@@ -295,6 +303,12 @@ def _job_needs(method: str, body: dict) -> list[Need]:
     if "load" in cfg:
         dest = Resource("dataset", cfg["load"]["destinationTable"]["datasetId"])
         out += _entry_needs(method, TABLE_WRITE, dest)
+        # A load from Cloud Storage reads each source object as the job's caller.
+        for uri in cfg["load"].get("sourceUris") or []:
+            bucket = Resource("bucket", uri.removeprefix("gs://").split("/", 1)[0])
+            out += _entry_needs(method, LOAD_SOURCE_READ, bucket)
+            if "*" in uri:
+                out += _entry_needs(method, LOAD_SOURCE_LIST, bucket)
         if cfg["load"].get("createDisposition", "CREATE_IF_NEEDED") != "CREATE_NEVER":
             out += _entry_needs(method, TABLE_CREATE, dest)
     sql = (cfg.get("query") or {}).get("query", "") if "query" in cfg else body.get("query", "")

@@ -46,6 +46,8 @@ EXPECTED = {
     # upload (+ ingest): Storage + BigQuery + Firestore + Cloud Tasks + signBlob on itself.
     "upload": {("roles/storage.objectUser", UPLOADS),
                ("roles/storage.objectUser", "google_storage_bucket.rejected"),
+               # staged Parquet shards, written by the ingest and read by its load job
+               ("roles/storage.objectUser", "google_storage_bucket.staging"),
                ("roles/bigquery.jobUser", "project"),
                ("roles/bigquery.dataEditor", DATASET),
                ("roles/datastore.user", "project"),

@@ -190,13 +190,24 @@ def start_pubsub() -> Emulator:
                  lambda p: http_ok(f"http://{HOST}:{p}/"))
 
 
+@functools.lru_cache(maxsize=1)
+def gcs_root() -> Path:
+    """The session's Cloud Storage on disk: every fake-gcs-server keeps its objects at
+    <root>/<bucket>/<name>, and the BigQuery emulator reads `gs://bucket/name` from the
+    same path (local-bigquery's GCS_LOCAL_ROOT). The emulator cannot read fake-gcs over
+    HTTP: that needs DuckDB's httpfs extension, which is not installed and cannot be
+    downloaded here. So a load job from URIs reads the very bytes the adapters wrote."""
+    return Path(tempfile.mkdtemp(prefix="tidemark-gcs-root-"))
+
+
 def start_gcs(*, pubsub: Emulator | None = None, topic: str | None = None,
               project: str = PROJECT) -> Emulator:
-    """fake-gcs-server in memory; with `pubsub` and `topic`, it publishes each
-    object-finalize event to that topic (which must exist)."""
+    """fake-gcs-server on the session's gcs_root(); with `pubsub` and `topic`, it
+    publishes each object-finalize event to that topic (which must exist)."""
     binary = fake_gcs_binary()
     assert binary is not None
-    cmd = [str(binary), "-scheme", "http", "-backend", "memory", "-host", "{host}",
+    cmd = [str(binary), "-scheme", "http", "-backend", "filesystem",
+           "-filesystem-root", str(gcs_root()), "-host", "{host}",
            "-port", "{port}", "-public-host", "{host}:{port}",
            "-external-url", "http://{host}:{port}", "-log-level", "warn"]
     env = {}
@@ -214,7 +225,7 @@ def start_bigquery(project: str = PROJECT) -> Emulator:
                              "--grpc-port", str(grpc_port), "--project", project,
                              "--data-dir", "{workdir}/data"],
                 lambda p: http_ok(f"http://{HOST}:{p}/bigquery/v2/projects/{project}/datasets"),
-                timeout_s=120.0)
+                timeout_s=120.0, env={"GCS_LOCAL_ROOT": str(gcs_root())})
     emu.extra["grpc_port"] = grpc_port
     return emu
 

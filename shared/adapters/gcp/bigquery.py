@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -213,12 +213,20 @@ class BigQueryWarehouse(Warehouse):
         self._ensured.add(table)
         self._exists_cache.add(table)
 
-    def _target(self, table: str, path: str, where: Mapping[str, Any] | None) -> str | None:
+    def _target(self, table: str, path: str | tuple[str, ...],
+                where: Mapping[str, Any] | None, tenant_id: str | None) -> str | None:
         """The physical table a load writes: the tenant's own (created on its first
-        load) for a per-tenant table; None for an empty file that names no tenant."""
+        load) for a per-tenant table; None for an empty file that names no tenant.
+        Staged shards are read by BigQuery, not here: their load names the tenant."""
         if table not in self.tenant_tables:
             return table
-        tenant = parquet_tenant(path)
+        if isinstance(path, tuple):
+            if tenant_id is None and not (where or {}).get("tenant_id"):
+                raise errors.InvalidInput("a load of staged shards must name its tenant",
+                                          code="tenant_required")
+            tenant = tenant_id
+        else:
+            tenant = parquet_tenant(path)
         named = (where or {}).get("tenant_id")
         if tenant is not None and named is not None and named != tenant:
             raise errors.InvalidInput("the rows belong to another tenant than the one "
@@ -287,7 +295,10 @@ class BigQueryWarehouse(Warehouse):
             raise errors.Unavailable(f"job {job.job_id} did not finish in time") from exc
         return None
 
-    def _load_job(self, job_id: str, table: str, path: str, *, truncate: bool) -> Any:
+    def _load_job(self, job_id: str, table: str, path: str | tuple[str, ...], *,
+                  truncate: bool) -> Any:
+        """A load job from a local file (its bytes sent through this instance) or, given
+        a tuple of `gs://` URIs, read by BigQuery from Cloud Storage itself."""
         from google.cloud import bigquery
 
         cfg = bigquery.LoadJobConfig(
@@ -297,6 +308,14 @@ class BigQueryWarehouse(Warehouse):
             create_disposition=bigquery.CreateDisposition.CREATE_NEVER)
         cfg.parquet_options = bigquery.ParquetOptions()
         cfg.parquet_options.enable_list_inference = True
+        if isinstance(path, tuple):
+            # https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet:
+            # one job takes a list of URIs, each at most one `*` wildcard; the job limits
+            # (https://cloud.google.com/bigquery/quotas#load_jobs) allow 10,000 URIs and
+            # 15 TB per job, far above one upload's shards.
+            return self.client.load_table_from_uri(
+                list(path), self._table_id(table), job_id=job_id, location=self.location,
+                job_config=cfg, timeout=self.load_timeout_s)
         with open(path, "rb") as fh:
             return self.client.load_table_from_file(
                 fh, self._table_id(table), job_id=job_id, location=self.location,
@@ -316,8 +335,19 @@ class BigQueryWarehouse(Warehouse):
     def load_parquet(self, table: str, path: str, *, idempotency_key: str,
                      replace_where: Mapping[str, Any] | None = None) -> LoadResult:
         check_parquet(path)
+        return self._load(table, path, idempotency_key, replace_where, tenant_id=None)
+
+    def load_staged(self, table: str, uris: Sequence[str], *, idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None = None,
+                    tenant_id: str | None = None) -> LoadResult:
+        return self._load(table, _check_uris(uris), idempotency_key, replace_where,
+                          tenant_id=tenant_id)
+
+    def _load(self, table: str, path: str | tuple[str, ...], idempotency_key: str,
+              replace_where: Mapping[str, Any] | None, *,
+              tenant_id: str | None) -> LoadResult:
         self.ensure_table(table)
-        target = self._target(table, path, replace_where)
+        target = self._target(table, path, replace_where, tenant_id)
         if target is None:  # no rows and no tenant: nothing to load or replace
             return LoadResult(rows_loaded=0, already_loaded=False)
         # Job ids stay derived from the logical table and the key (upload ids are unique
@@ -364,7 +394,7 @@ class BigQueryWarehouse(Warehouse):
         time.sleep(wait)
         return True
 
-    def _load_replacing(self, table: str, path: str, key: str,
+    def _load_replacing(self, table: str, path: str | tuple[str, ...], key: str,
                         where: Mapping[str, Any], *, logical: str) -> LoadResult:
         cond, params = _where_sql(where)
         base = _job_base("swap", logical, key)
@@ -450,3 +480,23 @@ class BigQueryWarehouse(Warehouse):
                                     job_retry=job_retry)
             rows = job.result(timeout=timeout_s, retry=retry)
             return [dict(row.items()) for row in rows]
+
+
+# https://cloud.google.com/bigquery/quotas#load_jobs: at most 10,000 source URIs per job.
+_MAX_URIS = 10_000
+_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^*\r\n]+$")
+
+
+def _check_uris(uris: Sequence[str]) -> tuple[str, ...]:
+    """Exact `gs://bucket/object` URIs, no wildcard: a wildcard would also pick up a
+    stray object under the prefix (a crashed attempt's shard), which the load must not."""
+    listed = tuple(uris)
+    if not listed:
+        raise errors.InvalidInput("no staged files to load", code="no_staged_files")
+    if len(listed) > _MAX_URIS:
+        raise errors.InvalidInput(f"a load job takes at most {_MAX_URIS} source URIs",
+                                  code="too_many_uris", details={"uris": len(listed)})
+    bad = [u for u in listed if not _URI.match(u)]
+    if bad:
+        raise errors.InvalidInput(f"not a staged object URI: {bad[0]!r}", code="bad_uri")
+    return listed

@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,14 @@ _LOADS_DDL = ("CREATE TABLE IF NOT EXISTS _loads (key VARCHAR PRIMARY KEY, "
 class DuckDbWarehouse(Warehouse):
     def __init__(self, path: str | Path, *, threads: int | None = None,
                  load_memory: str = _LOAD_MEMORY_DEFAULT,
-                 segment_rows: int = _SEGMENT_ROWS_DEFAULT) -> None:
+                 segment_rows: int = _SEGMENT_ROWS_DEFAULT,
+                 blob_root: str | Path | None = None) -> None:
+        """`blob_root` is the local blob store's root, where staged shards are read
+        from; by default `blobs/` beside the database file, as the local stack lays
+        out its data directory (shared.bootstrap)."""
         self.path = Path(path)
+        self.blob_root: Path = Path(blob_root) if blob_root is not None \
+            else self.path.parent / "blobs"
         self.load_memory = load_memory.strip()
         self.segment_rows = max(0, int(segment_rows))
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,10 +155,38 @@ class DuckDbWarehouse(Warehouse):
 
     def load_parquet(self, table: str, path: str, *, idempotency_key: str,
                      replace_where: Mapping[str, Any] | None = None) -> LoadResult:
+        return self._load_files(table, [str(path)], idempotency_key, replace_where)
+
+    def load_staged(self, table: str, uris: Sequence[str], *, idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None = None,
+                    tenant_id: str | None = None) -> LoadResult:
+        """The shards' `gs://bucket/name` URIs name objects of the local blob store
+        (FileBlobStore keeps `<root>/<bucket>/objects/<name>`), which DuckDB reads in
+        place, as BigQuery reads them from Cloud Storage."""
+        if not uris:
+            raise errors.InvalidInput("no staged files to load", code="no_staged_files")
+        return self._load_files(table, [self._staged_path(u) for u in uris],
+                                idempotency_key, replace_where)
+
+    def _staged_path(self, uri: str) -> str:
+        if uri.startswith("file://"):
+            return uri.removeprefix("file://")
+        # Exact objects only: DuckDB would expand a glob, and a wildcard could pick up
+        # a stray shard (BigQueryWarehouse refuses them too).
+        if not uri.startswith("gs://") or any(c in uri for c in "*?[{"):
+            raise errors.InvalidInput(f"not a staged object URI: {uri!r}", code="bad_uri")
+        bucket, _, name = uri.removeprefix("gs://").partition("/")
+        path = (self.blob_root / bucket / "objects" / name).resolve()
+        if not bucket or not name or not path.is_relative_to(self.blob_root.resolve()):
+            raise errors.InvalidInput(f"not a staged object URI: {uri!r}", code="bad_uri")
+        return str(path)
+
+    def _load_files(self, table: str, paths: list[str], idempotency_key: str,
+                    replace_where: Mapping[str, Any] | None) -> LoadResult:
         quoted = self._table(table)
         if not idempotency_key:
             raise errors.InvalidInput("an idempotency key is required")
-        segment = self._load_segment(table, path, idempotency_key, replace_where)
+        segment = self._load_segments(table, paths, idempotency_key, replace_where)
         if segment is not None:
             return segment
 
@@ -166,7 +200,7 @@ class DuckDbWarehouse(Warehouse):
                 self._delete(cur, table, columns, replace_where)
             try:
                 described = cur.execute("DESCRIBE SELECT * FROM read_parquet($p)",
-                                        {"p": str(path)}).fetchall()
+                                        {"p": paths}).fetchall()
             except (duckdb.IOException, duckdb.InvalidInputException) as exc:
                 raise errors.InvalidInput(f"not a readable Parquet file: {exc}",
                                           code="bad_parquet") from exc
@@ -178,18 +212,18 @@ class DuckDbWarehouse(Warehouse):
             # By name; the table's columns the file lacks stay NULL (or fail NOT NULL).
             names = ", ".join(_quote(c.name) for c in columns if c.name in in_file)
             sql = (f"INSERT INTO {quoted} ({names}) "  # noqa: S608 - validated identifiers
-                   f"SELECT {names} FROM read_parquet($p)")
-            row = cur.execute(sql, {"p": str(path)}).fetchone()
+                   f"SELECT {names} FROM read_parquet($p, union_by_name = true)")
+            row = cur.execute(sql, {"p": paths}).fetchone()
             return int(row[0]) if row else 0
 
         rows, already = self._once(table, "load", idempotency_key, load)
         self._sweep()
         return LoadResult(rows_loaded=rows, already_loaded=already)
 
-    def _load_segment(self, table: str, path: str, key: str,
-                      replace_where: Mapping[str, Any] | None) -> LoadResult | None:
-        """Keep the file as a segment of the table when it qualifies (see
-        duckdb_segments); None: it does not, take the INSERT path."""
+    def _load_segments(self, table: str, paths: list[str], key: str,
+                       replace_where: Mapping[str, Any] | None) -> LoadResult | None:
+        """Keep the files as segments of the table when every one qualifies (see
+        duckdb_segments); None: one does not, take the INSERT path."""
         if self.segment_rows <= 0:
             return None
         with self._db.cursor() as cur:
@@ -198,30 +232,37 @@ class DuckDbWarehouse(Warehouse):
             if seen is not None:
                 return LoadResult(rows_loaded=int(seen[0]), already_loaded=True)
             columns = describe(cur, table)
-            rows = self._segments.qualifies(cur, path, columns, self.segment_rows)
-        if rows is None:
+            counts = [self._segments.qualifies(cur, path, columns, self.segment_rows)
+                      for path in paths]
+        if any(rows is None for rows in counts):
             return None
-        file = self._segments.adopt(path)  # before the lock: the caller may delete path
-
-        def register(cur: duckdb.DuckDBPyConnection) -> int:
-            with _load_memory_limit(self._db, self.load_memory):
-                if replace_where:
-                    self._delete(cur, table, columns, replace_where)
-                self._segments.register(cur, file, table, rows, key)
-                self._segments.rebuild_view(cur, table, columns)
-            return rows
-
+        files: list[Path] = []
         try:
+            for path in paths:  # before the lock: the caller may delete its files
+                files.append(self._segments.adopt(path))
+
+            def register(cur: duckdb.DuckDBPyConnection) -> int:
+                with _load_memory_limit(self._db, self.load_memory):
+                    if replace_where:
+                        self._delete(cur, table, columns, replace_where)
+                    for file, rows in zip(files, counts, strict=True):
+                        self._segments.register(cur, file, table, rows or 0, key)
+                    self._segments.rebuild_view(cur, table, columns)
+                return sum(rows or 0 for rows in counts)
+
             with self._db.cursor() as cur:
-                self._segments.validate(cur, file, table, columns)
+                for file in files:
+                    self._segments.validate(cur, file, table, columns)
             loaded, already = self._once(table, "load", key, register)
         except BaseException:
-            file.unlink(missing_ok=True)
+            for file in files:
+                file.unlink(missing_ok=True)
             raise
         if already:
-            file.unlink(missing_ok=True)
+            for file in files:
+                file.unlink(missing_ok=True)
         else:
-            log.info("%s: %d rows kept as segment %s", table, rows, file.name)
+            log.info("%s: %d rows kept as %d segment(s)", table, loaded, len(files))
         self._sweep()
         return LoadResult(rows_loaded=loaded, already_loaded=already)
 
