@@ -33,3 +33,5 @@ class IngestOptions:
     # A sale line with no amount is rejected (`missing_amount`) unless this is set: a
     # line without revenue would still count as an order and lower the average.
     keep_rows_without_amount: bool = False
+    # The tenant's IANA time zone: the business date of each sale (business_time.py).
+    time_zone: str = "UTC"

@@ -188,7 +188,8 @@ def stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pat
     name = name or opts.upload_id
     output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
                            STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
-    job = _Job(open_stream, opts, output, _Progress(size, progress), Report(),
+    job = _Job(open_stream, opts, output, _Progress(size, progress),
+               Report(time_zone=opts.time_zone),
                loaded_at=pa.scalar(datetime.now(UTC), V.TS_TYPE))
     profiled = _profile(job)
     plan = _settle(job, profiled)
@@ -332,6 +333,7 @@ def _merge(report: Report, converted: Report) -> None:
     report.rows_without_quantity = converted.rows_without_quantity
     report.rows_without_amount = converted.rows_without_amount
     report.rows_amount_from_price = converted.rows_amount_from_price
+    report.date_rules = converted.date_rules
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

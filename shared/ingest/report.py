@@ -7,6 +7,8 @@ Its format (documented in the README's API section):
   (header|content|user|derived), impact (what "not found" costs the dashboard)};
 - columns: per column its type, role, null_count, invalid_count, invalid_examples;
 - amounts: negative amounts and their share, the outlier bound and outliers;
+- dates: the tenant time zone the business dates were derived in and the rows per
+  rule (date_as_written | local_time | converted, see shared.ingest.business_time);
 - warnings (and warning_count): each demotion, dropped role, returns, outliers and
   any doubt raised while reading; a load with warnings is shown as such.
 """
@@ -52,6 +54,10 @@ class Report:
     rows_without_amount: int = 0
     # Loaded lines whose empty amount was taken from quantity x unit price.
     rows_amount_from_price: int = 0
+    # The tenant's zone the business dates were derived in, and how many loaded rows
+    # each rule of shared.ingest.business_time applied to.
+    time_zone: str = "UTC"
+    date_rules: Counter = field(default_factory=Counter)
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:
@@ -63,6 +69,9 @@ class Report:
             text = None if value is None else str(value)[:MAX_VALUE_CHARS]
             self.examples.append({"row_number": row_number, "column": column, "value": text,
                                   "reason": reason})
+
+    def count_date_rules(self, counts: dict[str, int]) -> None:
+        self.date_rules.update(counts)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -80,4 +89,5 @@ class Report:
                 "rejected_by_column": dict(self.rejected_by_column),
                 "rows_without_quantity": self.rows_without_quantity,
                 "rows_without_amount": self.rows_without_amount,
-                "rows_amount_from_price": self.rows_amount_from_price}
+                "rows_amount_from_price": self.rows_amount_from_price,
+                "dates": {"time_zone": self.time_zone, "rules": dict(self.date_rules)}}
