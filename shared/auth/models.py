@@ -126,6 +126,13 @@ class TenantSettingsRequest(RequestModel, TenantSettingsUpdate):
 
     model_config = RequestModel.model_config | {"json_schema_extra": {"minProperties": 1}}
 
+    @classmethod
+    def parse(cls, body, extra=None):
+        def some(raw: dict[str, Any], problems: dict[str, list[str]]) -> None:
+            if not raw and not problems:
+                problems["body"] = ["give at least one setting to change"]
+        return super().parse(body, some)
+
 
 class LoginRequest(RequestModel):
     email: Email

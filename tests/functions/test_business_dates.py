@@ -84,7 +84,7 @@ def test_offsets_naive_times_and_dst_count_on_the_business_date(uploads, deps, u
 def test_a_date_without_time_is_the_date_as_written_in_any_zone(uploads, deps, upload_main,
                                                                 make_user):
     principal, headers = make_user()
-    _zone(deps, principal["tenant_id"], "Pacific/Auckland")  # UTC+12: midnight is the day before in UTC
+    _zone(deps, principal["tenant_id"], "Pacific/Auckland")  # its midnight: the day before in UTC
     upload = _send(uploads, deps, upload_main, headers, DATE_ONLY)
     rows = _rows(deps, principal["tenant_id"])
     assert [d for _, d in rows] == [date(2014, 5, 11), date(2014, 5, 12)]
