@@ -87,7 +87,7 @@ def _zone(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise problem("must be an IANA time zone name such as Europe/Paris")
     try:
-        TenantSettings(time_zone=value.strip())
+        TenantSettings.model_validate({"time_zone": value.strip()})
     except ValueError:
         raise problem(f"unknown time zone {value.strip()!r}: use an IANA name such as "
                       "Europe/Paris") from None

@@ -82,7 +82,8 @@ def register(deps: Deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) 
     user = {"email": email, "name": name, "role": "admin", "disabled": False,
             "password_hash": password_hash, "created_at": now, "updated_at": now}
     tenant = {"name": tenant_name, "created_at": now,
-              "settings": tenants.TenantSettings(time_zone=req.time_zone or "UTC").model_dump()}
+              "settings": tenants.TenantSettings.model_validate(
+                  {"time_zone": req.time_zone or "UTC"}).model_dump()}
 
     create_account(deps.docs, email=email, tenant_id=tenant_id, user_id=user_id, user=user,
                    tenant=tenant)

@@ -265,7 +265,7 @@ def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
         version = int(current.get("version", 0)) + 1
         rows = report["rows_loaded"] + (0 if mode == "replace"
                                          else int(current.get("row_count", 0)))
-        changes = {"version": version, "row_count": rows, "updated_at": now}
+        changes: dict[str, Any] = {"version": version, "row_count": rows, "updated_at": now}
         if mode == "replace":
             changes["replaced_version"] = version
             # Rows re-derived in the tenant's new zone end the pending re-derive
