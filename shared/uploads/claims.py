@@ -271,7 +271,8 @@ def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
             # Rows re-derived in the tenant's new zone end the pending re-derive
             # (shared.auth.tenant_settings).
             zone = (report.get("dates") or {}).get("time_zone")
-            if zone and (current.get("dates_pending") or {}).get("time_zone") == zone:
+            pending: dict[str, Any] = dict(current.get("dates_pending") or {})
+            if zone and pending.get("time_zone") == zone:
                 changes["dates_pending"] = None
         if dataset is None:
             tx.set(datasets, dataset_id, {"name": dataset_id, "created_at": now, **changes})
