@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from shared.calendars import Calendar
 from shared.metrics import anomalies, breakdowns, insights, kpis, queries, series
 from shared.metrics.view import (
     DEFAULT_TOP,
@@ -29,8 +30,10 @@ QUERY_TIMEOUT_S = 45.0
 
 
 def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, version: int,
-                 parallel: bool = False) -> dict[str, Any]:
-    """The full payload of one view (without `source`, which the caller sets)."""
+                 parallel: bool = False, calendar: Calendar | None = None) -> dict[str, Any]:
+    """The full payload of one view (without `source`, which the caller sets), its
+    periods on the tenant's calendar."""
+    cal = calendar or Calendar()
 
     def run(q: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
         return warehouse.query(q[0], q[1], timeout_s=QUERY_TIMEOUT_S)
@@ -43,7 +46,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     base: dict[str, Any] = {
         "dataset": req.dataset_id, "version": version, "filters": filters, "top": top,
         "data_range": {"start": _iso(first), "end": _iso(last)},
-        "computed_at": datetime.now(UTC).isoformat(),
+        "computed_at": datetime.now(UTC).isoformat(), "calendar": cal.describe(),
     }
     rng = resolve_range(req, first, last)
     if rng is None:
@@ -51,7 +54,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     start, end = rng
     grain = req.grain or default_grain((end - start).days + 1)
     check_points(start, end, grain)
-    p = periods(start, end)
+    p = periods(start, end, cal)
     ranges = {"current": (p.start, p.end), "previous": (p.prev_start, p.prev_end),
               "year_ago": (p.ya_start, p.ya_end)}
     daily_start = start - timedelta(days=anomalies.HISTORY_DAYS)
@@ -64,7 +67,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     }
     if grain != "day":
         jobs["series"] = lambda: run(queries.series(tenant_id, req.dataset_id, filters,
-                                                    grain, start, end))
+                                                    grain, start, end, cal))
     results = _run_all(jobs, parallel)
 
     available = {"current": True, "previous": first is not None and p.prev_end >= first,
@@ -74,7 +77,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
         in_range = [r for r in results["daily"] if series.as_date(r["bucket"]) >= start]
         points = series.fill(in_range, start, end, "day")
     else:
-        points = series.fill(results["series"], start, end, grain)
+        points = series.fill(results["series"], start, end, grain, cal)
     total = kpi["revenue"]["value"] or 0.0
     brk, movers = breakdowns.build(results["breakdowns"], total, top)
     found: list[dict[str, Any]] = []
