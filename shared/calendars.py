@@ -14,8 +14,11 @@ The rules:
   nearest the end of January, is week_start sunday with fiscal_year_start_month 2.
   Its four quarters are 13 weeks, each split into three periods (`month` grain) of the
   pattern's weeks; a 53rd week joins the last period of the year.
-- A fiscal year is named for the calendar year it ends in (FY2025 is July 2024 - June
-  2025); with fiscal_year_start_month 1 and no retail calendar it is the calendar year.
+- A fiscal year is named for the calendar year its twelve nominal months end in (FY2025
+  is July 2024 - June 2025; with fiscal_year_start_month 1 it is the calendar year). A
+  retail year carries the name of the nominal year it is anchored to: the NRF year of
+  29 January 2023 - 3 February 2024 (the NRF's own "fiscal 2023") is FY2024 here, for
+  its nominal months February 2023 - January 2024.
 - "Same period last year": the same calendar dates a year earlier, except on a retail
   calendar, where it is the same weeks of the previous retail year (so weekdays line up).
 """
@@ -72,7 +75,7 @@ class Calendar:
         return d - timedelta(days=offset)
 
     def fiscal_year(self, d: date) -> int:
-        """The fiscal year `d` belongs to, named for the calendar year it ends in."""
+        """The fiscal year `d` belongs to (named as the module says)."""
         if self.retail:
             year = d.year + 1
             while self.retail_year_start(year) > d:
