@@ -5,6 +5,7 @@ periods counted week by week from the stated rule."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pandas as pd
@@ -100,8 +101,8 @@ def test_retail_periods_match_the_week_by_week_oracle(pattern, week_start, month
 
 def test_nrf_years_have_52_or_53_weeks_and_2023_has_53():
     """The NRF calendar: the year ends on the Saturday nearest the end of January; its
-    fiscal 2023 (named here FY2024, for its nominal last month, January 2024) ran 29 January 2023 - 3 February
-    2024, 53 weeks."""
+    fiscal 2023 (named here FY2024, for its nominal last month, January 2024) ran
+    29 January 2023 - 3 February 2024, 53 weeks."""
     cal = Calendar(week_start="sunday", fiscal_year_start_month=2, retail_calendar="4-4-5")
     assert cal.fiscal_year_start(2024) == date(2023, 1, 29)
     assert cal.fiscal_year_start(2025) == date(2024, 2, 4)
@@ -122,7 +123,7 @@ def test_spines_tile_the_range_without_gaps(grain, settings):
     cal = Calendar.of(settings)
     spine = cal.spine(date(2015, 3, 17), date(2019, 11, 2), grain)
     assert spine[0] <= date(2015, 3, 17) < cal.next_start(spine[0], grain)
-    for a, b in zip(spine, spine[1:], strict=False):
+    for a, b in itertools.pairwise(spine):
         assert cal.next_start(a, grain) == b
         assert cal.bucket(b - timedelta(days=1), grain) == a
 
