@@ -15,7 +15,9 @@ DatasetId = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
                                  description="Dataset id")]
 FilterValues = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
                          Field(max_length=50)]
-Grain = Literal["day", "week", "month", "quarter", "year"]
+Grain = Literal["day", "week", "month"]  # the forecast's grains
+# The dashboard's grains, on the tenant's calendar (shared.calendars).
+ViewGrain = Literal["day", "week", "month", "quarter", "year"]
 
 VIEW_ERRORS = {
     400: "A parameter is invalid; `details.field` names it. Codes: missing_parameter, "
@@ -40,7 +42,7 @@ class MetricsQuery(BaseModel):
     dataset: DatasetId
     start: date | None = Field(default=None, description="First day (inclusive)")
     end: date | None = Field(default=None, description="Last day (inclusive)")
-    grain: Grain | None = None
+    grain: ViewGrain | None = None
     top: int | None = Field(default=None, ge=1, le=100,
                             description="Values per breakdown (default 10)")
     product: FilterValues | None = None
@@ -218,7 +220,7 @@ class MetricsView(BaseModel):
         description="The range shown; null for a dataset without rows")
     data_range: MetricsDateRange | None = None
     comparison: MetricsComparison | None = None
-    grain: Grain
+    grain: ViewGrain
     top: int | None = None
     filters: dict[str, list[str]]
     kpis: MetricsKpis
