@@ -352,3 +352,25 @@ def test_the_same_file_twice_is_refused_on_the_gcp_adapters(events, gcp_deps,
     assert stored["n"] == 14
     # The duplicate check is a get by document id: no query, so no index to declare.
     assert not [q for q in queries.queries if q.collection == "fingerprints"]
+
+
+def test_sales_count_on_the_business_date_on_the_gcp_adapters(events, gcp_deps,
+                                                              function_client):
+    """Offsets on both sides of UTC, a daylight-saving change and naive times, for a
+    tenant in America/Los_Angeles (its settings in Firestore): BigQuery holds each
+    instant in UTC and its local business date, and the report counts each rule."""
+    from shared import tenants
+    from tests.support.business_dates import EXPECTED, ZONED
+
+    tenant, auth = sign_in(gcp_deps)
+    tenants.update(gcp_deps.docs, tenant, {"time_zone": "America/Los_Angeles"})
+    upload_id = _send(function_client, events, gcp_deps, auth, ZONED)
+    got = function_client("upload", "upload_http").get(f"/api/uploads/{upload_id}",
+                                                       headers=auth).get_json()
+    assert got["status"] == "loaded", got
+    assert got["report"]["dates"] == {"time_zone": "America/Los_Angeles",
+                                      "rules": {"converted": 3, "local_time": 3}}
+    rows = gcp_deps.warehouse.query(
+        "SELECT occurred_at, occurred_date FROM {business_data} WHERE tenant_id = @t "
+        "ORDER BY row_number", {"t": tenant})
+    assert [(r["occurred_at"].astimezone(UTC), r["occurred_date"]) for r in rows] == EXPECTED
