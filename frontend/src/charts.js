@@ -25,12 +25,15 @@ export const COLORS = {
   bar: "#1d7a9c",
 };
 
-/** First day of the period that contains `iso` (a YYYY-MM-DD), for grain week|month. */
-export function periodOf(iso, grain) {
-  const d = new Date(`${iso.slice(0, 10)}T00:00:00Z`);
-  if (grain === "month") d.setUTCDate(1);
-  if (grain === "week") d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  return d.toISOString().slice(0, 10);
+/**
+ * The period of `periods` (sorted first days, on the tenant's calendar: Sunday or
+ * Monday weeks, fiscal quarters, retail periods) holding the date `iso`.
+ */
+export function periodHolding(periods, iso) {
+  const d = iso.slice(0, 10);
+  let found;
+  for (const p of periods) if (p <= d) found = p;
+  return found;
 }
 
 function label(period, grain) {
@@ -53,6 +56,9 @@ export function timeSeriesChart(canvas, { series, measure, grain, forecast, anom
   periods.sort();
   const index = new Map(periods.map((p, i) => [p, i]));
   const blank = () => periods.map(() => null);
+  // The answers label each period on the tenant's calendar ("FY2025 Q1").
+  const labels = new Map([...series, ...fc].filter((p) => p.label)
+    .map((p) => [String(p.period).slice(0, 10), p.label]));
 
   const actual = blank();
   for (const p of series) actual[index.get(p.period.slice(0, 10))] = p[measure] ?? null;
@@ -77,7 +83,7 @@ export function timeSeriesChart(canvas, { series, measure, grain, forecast, anom
   const marks = blank();
   const markInfo = new Map();
   for (const a of anomalies ?? []) {
-    const i = index.get(grain === "day" ? a.date.slice(0, 10) : periodOf(a.date, grain));
+    const i = index.get(grain === "day" ? a.date.slice(0, 10) : periodHolding(periods, a.date));
     if (i === undefined || actual[i] === null) continue;
     marks[i] = actual[i];
     markInfo.set(i, a);
@@ -111,7 +117,7 @@ export function timeSeriesChart(canvas, { series, measure, grain, forecast, anom
 
   return new Chart(canvas, {
     type: "line",
-    data: { labels: periods.map((p) => label(p, grain)), datasets },
+    data: { labels: periods.map((p) => labels.get(p) ?? label(p, grain)), datasets },
     options: {
       interaction: { mode: "index", intersect: false },
       scales: {

@@ -86,10 +86,10 @@ function seriesTable(series, measure, forecast) {
       h("thead", {}, h("tr", {}, ["Period", titleCase(measure), "Forecast", "80% range", "95% range"]
         .map((c) => h("th", { scope: "col", text: c })))),
       h("tbody", {},
-        series.map((p) => h("tr", {}, h("td", { text: day(p.period) }),
+        series.map((p) => h("tr", {}, h("td", { text: p.label ?? day(p.period) }),
           h("td", { class: "num", text: number(p[measure], 2) }), h("td"), h("td"), h("td"))),
         fc.map((p) => h("tr", { class: "forecast-row", dataset: { forecastPeriod: p.period } },
-          h("td", { text: day(p.period) }), h("td"),
+          h("td", { text: p.label ?? day(p.period) }), h("td"),
           h("td", { class: "num", text: number(p.value, 2) }),
           h("td", { class: "num", text: `${number(p.lo80)} – ${number(p.hi80)}` }),
           h("td", { class: "num", text: `${number(p.lo95)} – ${number(p.hi95)}` })))))));

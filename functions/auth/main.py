@@ -88,6 +88,28 @@ def me(request, deps: Deps, principal):
     return service.me(deps, principal)
 
 
+@router.route("/api/auth/tenant/settings", methods=["GET"], role="admin",
+              responses={200: m.AuthTenantSettings})
+def tenant_settings(request, deps: Deps, principal):
+    """The tenant's time zone, calendar and holiday country (admin)"""
+    from shared.auth import tenant_settings
+
+    return tenant_settings.read(deps, principal)
+
+
+@router.route("/api/auth/tenant/settings", methods=["PATCH"], role="admin",
+              request=m.TenantSettingsRequest, responses={200: m.AuthTenantSettings})
+def change_tenant_settings(request, deps: Deps, principal, body):
+    """Change the tenant's settings (admin; audited)
+
+    A new time zone marks every dataset holding rows as awaiting a re-derive of its
+    business dates (listed in `rederive`); its metrics say so until its uploads are
+    sent again in replace mode."""
+    from shared.auth import tenant_settings
+
+    return tenant_settings.change(deps, principal, body, ip=_ip(request))
+
+
 @router.route("/api/auth/users", methods=["GET"], role="admin",
               responses={200: m.AuthUserList})
 def list_users(request, deps: Deps, principal):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
 
 from shared.auth.validation import EMAIL_PATTERN, MAX_EMAIL, normalize_email
+from shared.tenants import TenantSettings, TenantSettingsUpdate
 from shared.web.authz import ROLES
 from shared.web.models import RequestModel, problem
 
@@ -79,6 +80,26 @@ Role = Annotated[Literal["viewer", "analyst", "admin"], BeforeValidator(_role), 
     description="viewer reads; analyst also uploads; admin also manages users")]
 
 
+def _zone(value: Any) -> str | None:
+    """An IANA zone name, checked against the tz database the settings use."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise problem("must be an IANA time zone name such as Europe/Paris")
+    try:
+        TenantSettings.model_validate({"time_zone": value.strip()})
+    except ValueError:
+        raise problem(f"unknown time zone {value.strip()!r}: use an IANA name such as "
+                      "Europe/Paris") from None
+    return value.strip()
+
+
+TimeZone = Annotated[str | None, BeforeValidator(_zone), Field(
+    description="IANA time zone of the business (the web app sends the browser's); "
+                "sales without an offset are its local time. Default UTC",
+    json_schema_extra={"maxLength": 64})]
+
+
 def _policy(password: str, info: ValidationInfo) -> str:
     from shared.auth import passwords
 
@@ -93,8 +114,24 @@ class RegisterRequest(RequestModel):
     password: NewPassword
     tenant_name: Name
     name: OptionalName = None
+    time_zone: TimeZone = None
 
     check_password = field_validator("password")(_policy)
+
+
+class TenantSettingsRequest(RequestModel, TenantSettingsUpdate):
+    """A partial change of the tenant's settings: only the fields given change."""
+
+    time_zone: TimeZone = None
+
+    model_config = RequestModel.model_config | {"json_schema_extra": {"minProperties": 1}}
+
+    @classmethod
+    def parse(cls, body, extra=None):
+        def some(raw: dict[str, Any], problems: dict[str, list[str]]) -> None:
+            if not raw and not problems:
+                problems["body"] = ["give at least one setting to change"]
+        return super().parse(body, some)
 
 
 class LoginRequest(RequestModel):
@@ -182,6 +219,18 @@ class AuthTenant(BaseModel):
     id: str
     name: str
     created_at: datetime | None = None
+    settings: TenantSettings = Field(description="The business's time zone, calendar and "
+                                     "holiday country")
+
+
+class AuthTenantSettings(BaseModel):
+    """The tenant's settings (after the change, for a PATCH)"""
+
+    settings: TenantSettings
+    rederive: list[str] = Field(default_factory=list, description="Datasets whose "
+                                "business dates must be re-derived for a new time zone: "
+                                "their metrics say so until each is uploaded again "
+                                "(replace)")
 
 
 class AuthTokens(BaseModel):

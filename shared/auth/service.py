@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
+from shared import errors, tenants
 from shared.auth import audit, passwords, ratelimit, refresh
 from shared.auth.models import LoginRequest, RefreshRequest, RegisterRequest
 from shared.auth.validation import email_key, valid_id
@@ -50,7 +50,8 @@ def public_user(user_id: str, tenant_id: str, data: dict[str, Any]) -> dict[str,
 
 
 def public_tenant(tenant_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"id": tenant_id, "name": data.get("name"), "created_at": data.get("created_at")}
+    return {"id": tenant_id, "name": data.get("name"), "created_at": data.get("created_at"),
+            "settings": tenants.from_document(data).model_dump()}
 
 
 def session(deps: Deps, *, user_id: str, tenant_id: str, role: str, email: str,
@@ -83,7 +84,9 @@ def register(deps: Deps, body: RegisterRequest | Mapping[str, Any], *, ip: str) 
     user = {"email": email, "name": name, "role": "admin", "disabled": False,
             "password_hash": password_hash, "email_verified": False,
             "created_at": now, "updated_at": now}
-    tenant = {"name": tenant_name, "created_at": now}
+    tenant = {"name": tenant_name, "created_at": now,
+              "settings": tenants.TenantSettings.model_validate(
+                  {"time_zone": req.time_zone or "UTC"}).model_dump()}
 
     create_account(deps.docs, email=email, tenant_id=tenant_id, user_id=user_id, user=user,
                    tenant=tenant)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.metrics.models import DatasetId, FilterValues, Grain
+from shared.metrics.models import DatasetId, FilterValues, Grain, MetricsCalendar
 
 Measure = Literal["revenue", "orders", "units", "customers"]
 
@@ -38,7 +38,8 @@ class PredictionQuery(BaseModel):
 
     dataset: DatasetId
     measure: Measure = Field(default="revenue", description="Default revenue")
-    grain: Grain = Field(default="week", description="Default week (ISO weeks, from Monday)")
+    grain: Grain = Field(default="week",
+                         description="Default week (weeks from the tenant's week start)")
     horizon: int | None = Field(default=None, ge=1, le=90, description=(
         "Periods to forecast. Default 28 by day, 12 by week, 6 by month; at most 90, 52 "
         "and 24."))
@@ -88,11 +89,14 @@ class PredictionAccuracy(BaseModel):
 
 class PredictionHistoryPoint(BaseModel):
     period: date
+    label: str = Field(description="The period on the tenant's calendar")
     value: float
 
 
 class PredictionPoint(BaseModel):
     period: date = Field(description="First day of the period")
+    label: str = Field(description="The period as it reads on the tenant's calendar: "
+                                   "2024-07-01, Week of 2024-07-07, Jul 2024")
     value: float
     lo80: float
     hi80: float
@@ -126,5 +130,7 @@ class Prediction(BaseModel):
     accuracy: PredictionAccuracy
     history: list[PredictionHistoryPoint]
     forecast: list[PredictionPoint]
+    calendar: MetricsCalendar = Field(description="The tenant's calendar the periods "
+                                      "follow (weeks start on its week start)")
     computed_at: datetime
     source: Literal["snapshot", "cache", "on_demand"]

@@ -16,6 +16,7 @@ from shared.forecast.request import PredictionRequest
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
+    from shared.calendars import Calendar
 
 # The most recent periods kept: enough for several seasons, bounded fit time.
 MAX_PERIODS = {"day": 3 * 365, "week": 5 * 52, "month": 10 * 12}
@@ -38,8 +39,10 @@ def next_periods(last: date, grain: str, h: int) -> list[date]:
     return out
 
 
-def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date, float]]:
-    """[(period start, value)] oldest first; NotFound when there is nothing to fit."""
+def load(deps: Deps, tenant_id: str, req: PredictionRequest,
+         calendar: Calendar | None = None) -> list[tuple[date, float]]:
+    """[(period start, value)] oldest first, weeks from the tenant's week start;
+    NotFound when there is nothing to fit."""
     from shared.metrics import queries, series
 
     sql, params = queries.bounds(tenant_id, req.dataset_id)
@@ -49,8 +52,9 @@ def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date,
                               code="no_history", details={"field": "dataset"})
     first, last = series.as_date(rows[0]["first_date"]), series.as_date(rows[0]["last_date"])
     sql, params = queries.series(tenant_id, req.dataset_id, req.filters, req.grain,
-                                 first, last)
-    points = series.fill(deps.warehouse.query(sql, params), first, last, req.grain)
+                                 first, last, calendar=calendar)
+    points = series.fill(deps.warehouse.query(sql, params), first, last, req.grain,
+                         calendar)
     values = [(date.fromisoformat(p["period"]), float(p[req.measure])) for p in points]
     if len(values) > 1 and values[0][0] < first:
         values = values[1:]

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shared import errors
+from shared import errors, tenants
+from shared.calendars import Calendar
 from shared.forecast import history
 from shared.forecast.request import SEASON, PredictionRequest, defaults
 
@@ -51,8 +52,10 @@ def get_prediction(deps: Deps, tenant_id: str, req: PredictionRequest) -> dict[s
     key = req.key() if req.is_default else req.key(version)
     doc = deps.docs.get(coll, key)
     if doc is not None and doc.data.get("version") == version:
-        source = "snapshot" if req.is_default else "cache"
-        return {**json.loads(doc.data["payload"]), "source": source}
+        stored = json.loads(doc.data["payload"])
+        # A new week start or fiscal year changes the periods, not the data's version.
+        if stored.get("calendar", Calendar().describe()) == _calendar(deps, tenant_id).describe():
+            return {**stored, "source": "snapshot" if req.is_default else "cache"}
     payload = compute(deps, tenant_id, req, version)
     _store(deps, coll, key, req, version, payload)
     return {**payload, "source": "on_demand"}
@@ -77,7 +80,8 @@ def compute(deps: Deps, tenant_id: str, req: PredictionRequest, version: int) ->
     from shared.forecast import calendar
     from shared.forecast.engine import forecast
 
-    points = history.load(deps, tenant_id, req)
+    cal = _calendar(deps, tenant_id)
+    points = history.load(deps, tenant_id, req, cal)
     periods = [p for p, _ in points]
     values = np.array([v for _, v in points], dtype=float)
     future = history.next_periods(periods[-1], req.grain, req.horizon)
@@ -90,13 +94,21 @@ def compute(deps: Deps, tenant_id: str, req: PredictionRequest, version: int) ->
         "model": {"name": result.model,
                   "components": [{"name": n, "weight": w} for n, w in result.components]},
         "accuracy": result.accuracy,
-        "history": [{"period": p.isoformat(), "value": _r(v)} for p, v in points],
-        "forecast": [{"period": p.isoformat(), "value": _r(result.point[i]),
+        "calendar": cal.describe(),
+        "history": [{"period": p.isoformat(), "label": cal.label(p, req.grain),
+                     "value": _r(v)} for p, v in points],
+        "forecast": [{"period": p.isoformat(), "label": cal.label(p, req.grain),
+                      "value": _r(result.point[i]),
                       "lo80": _r(result.lo80[i]), "hi80": _r(result.hi80[i]),
                       "lo95": _r(result.lo95[i]), "hi95": _r(result.hi95[i])}
                      for i, p in enumerate(future)],
         "computed_at": datetime.now(UTC).isoformat(),
     }
+
+
+def _calendar(deps: Deps, tenant_id: str) -> Calendar:
+    doc = deps.docs.get(tenants.TENANTS, tenant_id)
+    return Calendar.of(tenants.from_document(doc.data if doc else None))
 
 
 def _store(deps: Deps, coll: str, key: str, req: PredictionRequest, version: int,

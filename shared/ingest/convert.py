@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from shared.ingest import fastpath
 from shared.ingest import values as V
+from shared.ingest.business_time import business_time, rule_counts
 from shared.ingest.mapping import ColumnMapping
 from shared.ingest.options import STAGING_SCHEMA, IngestOptions
 from shared.ingest.settle import ColumnType
@@ -91,7 +92,8 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     date_col = roles["occurred_at"]
     dt = types[date_col]
     raw_date = V.typed_nulls(col("occurred_at"), "date")
-    occurred, bad_date = V.to_timestamp(raw_date, dt.date_kind or "iso", dt.date_order)
+    when = business_time(raw_date, dt.date_kind or "iso", dt.date_order, opts.time_zone)
+    occurred, bad_date = when.occurred_at, when.invalid
     checks.append(("missing_date", date_col, pc.invert(V.present(raw_date))))
     checks.append(("invalid_date", date_col, bad_date))
     outside = V.outside_dates(occurred)
@@ -150,6 +152,7 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     if rejected:
         _quarantine(batch, headers, checks, reject, row_numbers, report, rejects)
     keep = pc.invert(reject)
+    report.count_date_rules(rule_counts(when.rule, keep))
     if "quantity" in roles:
         report.rows_without_quantity += V.count(pc.and_(keep, pc.invert(pc.is_valid(quantity))))
     if filled is not None:
@@ -163,7 +166,7 @@ def convert_batch(batch: pa.RecordBatch, headers: list[str], types: Mapping[str,
     cols: dict[str, pa.Array] = {
         "tenant_id": ident(opts.tenant_id), "dataset_id": ident(opts.dataset_id),
         "upload_id": ident(opts.upload_id), "row_number": row_numbers,
-        "occurred_at": occurred, "occurred_date": pc.cast(occurred, pa.date32()),
+        "occurred_at": occurred, "occurred_date": when.occurred_date,
         "amount": amount, "quantity": quantity,
     }
     for role in ("product", "category", "region", "customer", "channel", "order_id"):

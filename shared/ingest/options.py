@@ -35,3 +35,5 @@ class IngestOptions:
     keep_rows_without_amount: bool = False
     # A workbook's sheet to read (by name); None: its first visible worksheet.
     sheet: str | None = None
+    # The tenant's IANA time zone: the business date of each sale (business_time.py).
+    time_zone: str = "UTC"

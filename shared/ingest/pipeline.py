@@ -245,7 +245,8 @@ def _stage(open_stream: Callable[[], BinaryIO], opts: IngestOptions, workdir: Pa
            prepare: Callable[[Report], None] | None = None) -> Staged:
     output = passes.Output(workdir / f"{name}.parquet", workdir / f"{name}.rejected.csv",
                            STAGING_SCHEMA, _DICTIONARY_COLUMNS, _STATISTICS_COLUMNS)
-    job = _Job(open_stream, opts, output, _Progress(size, progress), Report(),
+    job = _Job(open_stream, opts, output, _Progress(size, progress),
+               Report(time_zone=opts.time_zone),
                sn=sniffed, loaded_at=pa.scalar(datetime.now(UTC), V.TS_TYPE))
     if prepare is not None:
         prepare(job.report)
@@ -395,6 +396,7 @@ def _merge(report: Report, converted: Report) -> None:
     report.rows_amount_from_price = converted.rows_amount_from_price
     for warning in converted.warnings:  # the converting pass's (dates out of range)
         report.warn(warning)
+    report.date_rules = converted.date_rules
 
 
 def _with_report(exc: IngestFailed, report: Report) -> IngestFailed:

@@ -7,6 +7,8 @@ Its format (documented in the README's API section):
   (header|content|user|derived), impact (what "not found" costs the dashboard)};
 - columns: per column its type, role, null_count, invalid_count, invalid_examples;
 - amounts: negative amounts and their share, the outlier bound and outliers;
+- dates: the tenant time zone the business dates were derived in and the rows per
+  rule (date_as_written | local_time | converted, see shared.ingest.business_time);
 - warnings (and warning_count): each demotion, dropped role, returns, outliers and
   any doubt raised while reading; a load with warnings is shown as such.
 """
@@ -56,6 +58,10 @@ class Report:
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
     sheet_cut: bool = False  # a preview read only the sheet's first rows
+    # The tenant's zone the business dates were derived in, and how many loaded rows
+    # each rule of shared.ingest.business_time applied to.
+    time_zone: str = "UTC"
+    date_rules: Counter = field(default_factory=Counter)
 
     def reject(self, row_number: int | None, column: str | None, value: Any,
                reason: str) -> None:
@@ -67,6 +73,9 @@ class Report:
             text = None if value is None else str(value)[:MAX_VALUE_CHARS]
             self.examples.append({"row_number": row_number, "column": column, "value": text,
                                   "reason": reason})
+
+    def count_date_rules(self, counts: dict[str, int]) -> None:
+        self.date_rules.update(counts)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -85,4 +94,5 @@ class Report:
                 "rows_without_quantity": self.rows_without_quantity,
                 "rows_without_amount": self.rows_without_amount,
                 "rows_amount_from_price": self.rows_amount_from_price,
-                "sheet": self.sheet or None, "sheets": list(self.sheets)}
+                "sheet": self.sheet or None, "sheets": list(self.sheets),
+                "dates": {"time_zone": self.time_zone, "rules": dict(self.date_rules)}}

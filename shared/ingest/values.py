@@ -166,11 +166,17 @@ def _strptime_any(s: pa.Array, formats: list[str]) -> pa.Array:
 
 
 def _iso(s: pa.Array) -> pa.Array:
+    return _iso_zoned(s)[0]
+
+
+def _iso_zoned(s: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """The timestamps, and which values carried an offset or a zone (None: none did);
+    a value without one is read as if it were UTC, i.e. as its wall-clock time."""
     # The common case: plain ISO dates, one cheap parse.
     if fastpath.plain_iso_dates(s) or pc.all(pc.fill_null(
             pc.match_substring_regex(s, r"^\d{4}-\d{2}-\d{2}$"), True)).as_py():
         return pc.cast(pc.strptime(s, format="%Y-%m-%d", unit="us", error_is_null=True),
-                       TS_TYPE)
+                       TS_TYPE), None
     t = pc.replace_substring_regex(s, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")
     t = pc.replace_substring_regex(t, r"^(\d{4})-(\d)-", r"\1-0\2-")
     t = pc.replace_substring_regex(t, r"^(\d{4}-\d{2})-(\d)(\D|$)", r"\1-0\2\3")
@@ -188,9 +194,9 @@ def _iso(s: pa.Array) -> pa.Array:
     ok = pc.fill_null(pc.match_substring_regex(t, r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"), False)
     t = pc.if_else(ok, t, pa.scalar(None, pa.string()))
     try:
-        return pc.cast(t, TS_TYPE)
+        return pc.cast(t, TS_TYPE), zoned
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _iso_slow(t)
+        return _iso_slow(t), zoned
 
 
 def _iso_slow(t: pa.Array) -> pa.Array:
@@ -238,9 +244,18 @@ def _serial(s: pa.Array) -> pa.Array:
 
 def to_timestamp(s: pa.Array, kind: str, order: str | None = None) -> tuple[pa.Array, pa.Array]:
     """kind: iso | numeric (with order DMY/MDY) | month | serial. Returns UTC
-    timestamps and the mask of present values that could not be read."""
+    timestamps (a value without an offset read as UTC) and the mask of present values
+    that could not be read."""
+    ts, _ = parse_dates(s, kind, order)
+    return unreadable(s, ts)
+
+
+def parse_dates(s: pa.Array, kind: str, order: str | None) -> tuple[pa.Array, pa.Array | None]:
+    """The values as timestamps, a value without an offset read as its wall-clock time
+    in UTC, and which values carried an offset (None: none did); range not checked."""
+    zoned = None
     if kind == "iso":
-        ts = _iso(s)
+        ts, zoned = _iso_zoned(s)
     elif kind == "numeric":
         ts = _numeric(s, order or "DMY")
     elif kind == "month":
@@ -249,6 +264,13 @@ def to_timestamp(s: pa.Array, kind: str, order: str | None = None) -> tuple[pa.A
         ts = _serial(s)
     else:
         raise ValueError(kind)
+    return ts, zoned
+
+
+def unreadable(s: pa.Array, ts: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The timestamps, and the present values that could not be read. Dates outside
+    the warehouse's range are read, and quarantined apart (`outside_dates`), so the
+    report names the reason."""
     invalid = pc.and_(present(s), pc.invert(pc.is_valid(ts)))
     return ts, invalid
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from shared.calendars import Calendar
 from shared.metrics import anomalies, breakdowns, insights, kpis, measured, queries, series
 from shared.metrics.selection import FIELD_DIMENSION, Selection
 from shared.metrics.view import (
@@ -30,9 +31,12 @@ QUERY_TIMEOUT_S = 45.0
 
 
 def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, version: int,
-                 parallel: bool = False, sel: Selection | None = None) -> dict[str, Any]:
-    """The full payload of one view (without `source`, which the caller sets).
-    `sel`: the measure, breakdown and field filters resolved against the catalog."""
+                 parallel: bool = False, sel: Selection | None = None,
+                 calendar: Calendar | None = None) -> dict[str, Any]:
+    """The full payload of one view (without `source`, which the caller sets), its
+    periods on the tenant's calendar. `sel`: the measure, breakdown and field filters
+    resolved against the catalog."""
+    cal = calendar or Calendar()
 
     def run(q: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
         return warehouse.query(q[0], q[1], timeout_s=QUERY_TIMEOUT_S)
@@ -47,7 +51,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     base: dict[str, Any] = {
         "dataset": req.dataset_id, "version": version, "filters": filters, "top": top,
         "data_range": {"start": _iso(first), "end": _iso(last)},
-        "computed_at": datetime.now(UTC).isoformat(),
+        "computed_at": datetime.now(UTC).isoformat(), "calendar": cal.describe(),
     }
     rng = resolve_range(req, first, last)
     if sel is not None and sel.measure is not None:
@@ -57,7 +61,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     start, end = rng
     grain = req.grain or default_grain((end - start).days + 1)
     check_points(start, end, grain)
-    p = periods(start, end)
+    p = periods(start, end, cal)
     ranges = {"current": (p.start, p.end), "previous": (p.prev_start, p.prev_end),
               "year_ago": (p.ya_start, p.ya_end)}
     daily_start = start - timedelta(days=anomalies.HISTORY_DAYS)
@@ -72,7 +76,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
     }
     if grain != "day":
         jobs["series"] = lambda: run(queries.series(tenant_id, req.dataset_id, dims,
-                                                    grain, start, end, sel))
+                                                    grain, start, end, sel, calendar=cal))
     results = _run_all(jobs, parallel)
 
     available = {"current": True, "previous": first is not None and p.prev_end >= first,
@@ -83,7 +87,7 @@ def compute_view(warehouse: Warehouse, tenant_id: str, req: ViewRequest, *, vers
         points = series.fill(in_range, start, end, "day")
     else:
         in_range = results["series"]
-        points = series.fill(in_range, start, end, grain)
+        points = series.fill(in_range, start, end, grain, cal)
     total = kpi["revenue"]["value"] or 0.0
     rows = results["breakdowns"]
     brk, movers = breakdowns.build([r for r in rows if r["dimension"] != FIELD_DIMENSION],

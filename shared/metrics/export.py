@@ -12,7 +12,8 @@ from shared.schema import DIMENSIONS
 
 PARTS = ("series", "breakdowns")
 FORMATS = ("csv",)
-SERIES_COLUMNS = ("period", "revenue", "orders", "units", "customers")
+# `label` names the period on the tenant's calendar (FY2025 Q1, Week of 2024-07-07).
+SERIES_COLUMNS = ("period", "label", "revenue", "orders", "units", "customers")
 BREAKDOWN_COLUMNS = ("dimension", "rank", "value", "revenue", "share", "growth_pct",
                      "previous_rank")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -17,7 +17,9 @@ DatasetId = Annotated[str, Field(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
                                  description="Dataset id")]
 FilterValues = Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]],
                          Field(max_length=50)]
-Grain = Literal["day", "week", "month"]
+Grain = Literal["day", "week", "month"]  # the forecast's grains
+# The dashboard's grains, on the tenant's calendar (shared.calendars).
+ViewGrain = Literal["day", "week", "month", "quarter", "year"]
 
 VIEW_ERRORS = {
     400: "A parameter is invalid; `details.field` names it. Codes: missing_parameter, "
@@ -46,7 +48,7 @@ class MetricsQuery(BaseModel):
     dataset: DatasetId
     start: date | None = Field(default=None, description="First day (inclusive)")
     end: date | None = Field(default=None, description="Last day (inclusive)")
-    grain: Grain | None = None
+    grain: ViewGrain | None = None
     top: int | None = Field(default=None, ge=1, le=100,
                             description="Values per breakdown (default 10)")
     product: FilterValues | None = None
@@ -116,7 +118,10 @@ class MetricsKpi(BaseModel):
 class MetricsPoint(BaseModel):
     """One period of the complete spine (periods without data are zeros)."""
 
-    period: date = Field(description="First day of the day / ISO week / month")
+    period: date = Field(description="First day of the day / week / month / quarter / "
+                               "year on the tenant's calendar")
+    label: str = Field(description="The period as it reads: 2024-07-01, Week of "
+                                   "2024-07-07, Jul 2024, FY2025 Q1, FY2025 P01, FY2025")
     revenue: float
     orders: int
     units: float
@@ -220,6 +225,26 @@ class MetricsComparison(BaseModel):
     year_ago: MetricsDateRange
 
 
+class MetricsCalendar(BaseModel):
+    """The tenant's calendar the periods follow (shared.calendars): weeks start on
+    `week_start`; quarters and years are fiscal from `fiscal_year_start_month`; with a
+    `retail_calendar` months, quarters and years are whole weeks (4-4-5 style)"""
+
+    time_zone: str
+    week_start: Literal["monday", "sunday"]
+    fiscal_year_start_month: int = Field(ge=1, le=12)
+    retail_calendar: Literal["none", "4-4-5", "4-5-4", "5-4-4"]
+
+
+class MetricsDatesPending(BaseModel):
+    """The tenant's time zone changed after the dataset's rows were loaded: their
+    business dates are those of `previous` until the dataset is uploaded again
+    (replace) in `time_zone`"""
+
+    time_zone: str
+    previous: str | None = None
+
+
 class MetricsView(BaseModel):
     """The view.
 
@@ -240,7 +265,7 @@ class MetricsView(BaseModel):
         description="The range shown; null for a dataset without rows")
     data_range: MetricsDateRange | None = None
     comparison: MetricsComparison | None = None
-    grain: Grain
+    grain: ViewGrain
     top: int | None = None
     filters: dict[str, list[str]]
     kpis: MetricsKpis
@@ -252,6 +277,9 @@ class MetricsView(BaseModel):
     measure: MetricsMeasureEcho | None = Field(default=None,
                                                description="The measure asked for")
     breakdown: MetricsFieldBreakdown | None = None
+    calendar: MetricsCalendar | None = None
+    dates_pending: MetricsDatesPending | None = Field(
+        default=None, description="Set while a re-derive of the business dates is pending")
 
 
 FieldType = Literal["number", "text", "date", "boolean"]

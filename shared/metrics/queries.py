@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from shared import errors
+from shared.calendars import Calendar
 from shared.schema import DIMENSIONS
 
 if TYPE_CHECKING:
@@ -29,8 +31,42 @@ ORDERS = "COUNT(DISTINCT {p}order_id) + COUNTIF({p}order_id IS NULL)"
 _BUCKETS = {
     "day": "occurred_date",
     "week": "DATE_TRUNC(occurred_date, ISOWEEK)",
+    "week_sunday": "DATE_TRUNC(occurred_date, WEEK(SUNDAY))",
     "month": "DATE_TRUNC(occurred_date, MONTH)",
+    # A fiscal quarter / year starting in month m + 1: shift the date back m months,
+    # truncate, shift forward again (m = 0 for the calendar quarter / year).
+    "quarter": "DATE_ADD(DATE_TRUNC(DATE_SUB(occurred_date, INTERVAL @fiscal_shift MONTH), "
+               "QUARTER), INTERVAL @fiscal_shift MONTH)",
+    "year": "DATE_ADD(DATE_TRUNC(DATE_SUB(occurred_date, INTERVAL @fiscal_shift MONTH), "
+            "YEAR), INTERVAL @fiscal_shift MONTH)",
 }
+# Retail periods (whole weeks, 52 or 53 a year) follow no date arithmetic BigQuery
+# has: the date is compared with the period starts in the range, given as parameters.
+# Far below the 10,000 parameters a BigQuery query may have
+# (https://cloud.google.com/bigquery/quotas#query_jobs), and more than the retail
+# months between 1900 and 2200, the dates an ingest accepts.
+MAX_BOUNDARIES = 3700
+
+
+def bucket_expression(grain: str, calendar: Calendar, start: date, end: date
+                      ) -> tuple[str, dict[str, Any]]:
+    """The SQL of the first day of `grain`'s period holding occurred_date, on the
+    tenant's calendar (shared.calendars), and its parameters."""
+    if grain == "week":
+        return _BUCKETS["week_sunday" if calendar.week_start == "sunday" else "week"], {}
+    if grain in ("month", "quarter", "year") and calendar.retail:
+        starts = calendar.spine(start, end, grain)
+        if len(starts) > MAX_BOUNDARIES:
+            raise errors.InvalidInput(f"the range is too long for grain '{grain}'",
+                                      code="range_too_long",
+                                      details={"field": "grain",
+                                               "limit_points": MAX_BOUNDARIES})
+        names = [f"b_{i}" for i in range(len(starts))]
+        whens = " ".join(f"WHEN occurred_date >= @{n} THEN @{n}" for n in reversed(names))
+        return f"CASE {whens} END", dict(zip(names, starts, strict=True))
+    if grain in ("quarter", "year"):
+        return _BUCKETS[grain], {"fiscal_shift": calendar.fiscal_year_start_month - 1}
+    return _BUCKETS[grain], {}
 
 _SCOPE = "tenant_id = @tenant_id AND dataset_id = @dataset_id"
 
@@ -128,13 +164,15 @@ WHERE l.d >= @window_start
 
 
 def series(tenant_id: str, dataset_id: str, filters: Mapping[str, Sequence[str]],
-           grain: str, start: date, end: date, sel: Selection | None = None
+           grain: str, start: date, end: date, sel: Selection | None = None,
+           calendar: Calendar | None = None
            ) -> tuple[str, dict[str, Any]]:
     """Revenue, orders, units and distinct customers per period (`bucket` is the
-    first day of the day / ISO week / month). Periods without data are absent here;
-    the series module fills the spine."""
-    bucket = _BUCKETS[grain]
+    first day of the day / week / month / quarter / year on the tenant's calendar).
+    Periods without data are absent here; the series module fills the spine."""
+    bucket, bucket_params = bucket_expression(grain, calendar or Calendar(), start, end)
     where, params = filter_clause(filters)
+    params.update(bucket_params)
     params.update({"tenant_id": tenant_id, "dataset_id": dataset_id,
                    "range_start": start, "range_end": end})
     where, _, p, sel = _extend(where, params, sel, ())

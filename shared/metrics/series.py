@@ -1,5 +1,7 @@
-"""Time series over a complete date spine: every day / ISO week / month of the range
-is present, and a period without data carries zeros rather than being absent."""
+"""Time series over a complete date spine: every day / week / month / quarter / year
+of the range, on the tenant's calendar (shared.calendars), is present, and a period
+without data carries zeros rather than being absent. Each point carries its label
+("FY2025 Q1", "Week of 2024-07-07")."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from shared.calendars import Calendar
 
 MEASURES = ("revenue", "orders", "units", "customers")
 _INTS = ("orders", "customers")
@@ -29,37 +33,28 @@ def num(value: Any) -> float | None:
     return float(value)
 
 
-def bucket(d: date, grain: str) -> date:
-    if grain == "week":
-        return d - timedelta(days=d.weekday())
-    if grain == "month":
-        return d.replace(day=1)
-    return d
+def bucket(d: date, grain: str, calendar: Calendar | None = None) -> date:
+    return (calendar or Calendar()).bucket(d, grain)
 
 
-def spine(start: date, end: date, grain: str) -> list[date]:
+def spine(start: date, end: date, grain: str, calendar: Calendar | None = None
+          ) -> list[date]:
     """The first day of every period touching [start, end], in order."""
-    out: list[date] = []
-    cur = bucket(start, grain)
-    while cur <= end:
-        out.append(cur)
-        if grain == "day":
-            cur += timedelta(days=1)
-        elif grain == "week":
-            cur += timedelta(days=7)
-        else:
-            cur = date(cur.year + cur.month // 12, cur.month % 12 + 1, 1)
-    return out
+    if grain == "day":
+        return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    return (calendar or Calendar()).spine(start, end, grain)
 
 
-def fill(rows: Iterable[Mapping[str, Any]], start: date, end: date, grain: str
-         ) -> list[dict[str, Any]]:
+def fill(rows: Iterable[Mapping[str, Any]], start: date, end: date, grain: str,
+         calendar: Calendar | None = None) -> list[dict[str, Any]]:
     """Rows of the series query (`bucket` + measures) on the full spine."""
+    cal = calendar or Calendar()
     found = {as_date(r["bucket"]): r for r in rows}
     out = []
-    for period in spine(start, end, grain):
+    for period in spine(start, end, grain, cal):
         r = found.get(period, {})
-        point: dict[str, Any] = {"period": period.isoformat()}
+        point: dict[str, Any] = {"period": period.isoformat(),
+                                 "label": cal.label(period, grain)}
         for m in MEASURES:
             v = num(r.get(m)) or 0.0
             point[m] = int(v) if m in _INTS else v

@@ -15,6 +15,7 @@ before it bumps the version, so a result is never labelled newer than its data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
+from shared import errors, tenants
+from shared.calendars import Calendar
 from shared.metrics.view import DEFAULT_TOP, ViewRequest, default_grain
 
 if TYPE_CHECKING:
@@ -45,13 +47,21 @@ class MetricsResult:
     payload: str  # the view as JSON, without `source`
     source: str   # "snapshot" | "cache" | "on_demand"
     version: int
+    # Set while the dataset's business dates await a re-derive in a new time zone
+    # (shared.auth.tenant_settings): said in every answer, never cached with it.
+    dates_pending: dict[str, Any] | None = None
 
     def render(self) -> str:
-        """The response body: the stored JSON with `source` added in front."""
-        return '{"source":' + json.dumps(self.source) + "," + self.payload.lstrip()[1:]
+        """The response body: the stored JSON with `source` (and `dates_pending`)
+        added in front."""
+        head = '{"source":' + json.dumps(self.source) + ","
+        if self.dates_pending:
+            head += '"dates_pending":' + json.dumps(self.dates_pending) + ","
+        return head + self.payload.lstrip()[1:]
 
     def as_dict(self) -> dict[str, Any]:
-        return {**json.loads(self.payload), "source": self.source}
+        return {**json.loads(self.payload), "source": self.source,
+                "dates_pending": self.dates_pending}
 
 
 def _collections(tenant_id: str) -> tuple[str, str, str]:
@@ -60,54 +70,83 @@ def _collections(tenant_id: str) -> tuple[str, str, str]:
 
 
 def dataset_version(deps: Deps, tenant_id: str, dataset_id: str) -> int:
+    return int(_dataset(deps, tenant_id, dataset_id).get("version") or 0)
+
+
+def _dataset(deps: Deps, tenant_id: str, dataset_id: str) -> dict[str, Any]:
     datasets, _, _ = _collections(tenant_id)
     doc = deps.docs.get(datasets, dataset_id)
     if doc is None:
         raise errors.NotFound(f"dataset '{dataset_id}' does not exist",
                               code="dataset_not_found", details={"field": "dataset"})
-    return int(doc.data.get("version") or 0)
+    return doc.data
+
+
+def calendar_of(deps: Deps, tenant_id: str) -> Calendar:
+    """The tenant's calendar (UTC, Monday weeks, calendar year for a tenant without
+    settings)."""
+    doc = deps.docs.get(tenants.TENANTS, tenant_id)
+    return Calendar.of(tenants.from_document(doc.data if doc else None))
+
+
+def _current(snap: dict[str, Any], version: int, calendar: Calendar) -> bool:
+    """A snapshot answers for this version and calendar (one written before calendars
+    were recorded follows the default calendar)."""
+    return (snap.get("version") == version
+            and (snap.get("calendar") or Calendar().describe()) == calendar.describe())
 
 
 def get_metrics(deps: Deps, tenant_id: str, req: ViewRequest) -> MetricsResult:
     """The view a dashboard asked for, from the fastest source that is current."""
     _, snapshots, cache = _collections(tenant_id)
     try:
-        version = dataset_version(deps, tenant_id, req.dataset_id)
+        dataset = _dataset(deps, tenant_id, req.dataset_id)
     except errors.NotFound:
         if req.field_filters:  # no dataset, no fields: the filter is the first fault
             name = sorted(req.field_filters)[0][:80]
             raise errors.InvalidInput(f"'{name}' is not a known parameter or field",
                                       code="unknown_filter", details={"field": name}) from None
         raise
+    version = int(dataset.get("version") or 0)
+    cal = calendar_of(deps, tenant_id)
+    result = functools.partial(MetricsResult, version=version,
+                               dates_pending=_pending(dataset))
     snap = None
     plain = not (req.filters or req.field_filters or req.measure or req.breakdown)
     if req.is_default or (plain and req.start and req.end):
         snap = deps.docs.get(snapshots, req.dataset_id)
-        if snap and snap.data.get("version") == version and _snapshot_answers(snap.data, req):
-            return MetricsResult(snap.data["payload"], "snapshot", version)
+        if snap and _current(snap.data, version, cal) and _snapshot_answers(snap.data, req):
+            return result(snap.data["payload"], "snapshot")
     if req.is_default:
         with _single_flight(f"{tenant_id}/{req.dataset_id}/snapshot/{version}"):
             snap = deps.docs.get(snapshots, req.dataset_id)
-            if snap and snap.data.get("version") == version:
-                return MetricsResult(snap.data["payload"], "snapshot", version)
-            payload = _compute(deps, tenant_id, req, version)
+            if snap and _current(snap.data, version, cal):
+                return result(snap.data["payload"], "snapshot")
+            payload = _compute(deps, tenant_id, req, version, cal)
             store_snapshot(deps, tenant_id, req.dataset_id, version, payload)
-            return MetricsResult(_dumps(payload), "on_demand", version)
-    key = _measure_key(deps, tenant_id, req, req.cache_key(version))
+            return result(_dumps(payload), "on_demand")
+    key = _measure_key(deps, tenant_id, req, req.cache_key(version, cal))
     hit = deps.docs.get(cache, key)
     if hit and hit.data.get("version") == version:
-        return MetricsResult(hit.data["payload"], "cache", version)
+        return result(hit.data["payload"], "cache")
     with _single_flight(f"{tenant_id}/{key}"):
         hit = deps.docs.get(cache, key)
         if hit and hit.data.get("version") == version:
-            return MetricsResult(hit.data["payload"], "cache", version)
-        payload = _compute(deps, tenant_id, req, version)
+            return result(hit.data["payload"], "cache")
+        payload = _compute(deps, tenant_id, req, version, cal)
         text = _dumps(payload)
         if len(text) <= MAX_CACHED_BYTES:
             deps.docs.set(cache, key, {"kind": "metrics", "dataset_id": req.dataset_id,
                                        "version": version, "view": req.canonical(),
                                        "created_at": datetime.now(UTC), "payload": text})
-        return MetricsResult(text, "on_demand", version)
+        return result(text, "on_demand")
+
+
+def _pending(dataset: dict[str, Any]) -> dict[str, Any] | None:
+    mark = dataset.get("dates_pending") or {}
+    if not mark.get("time_zone"):
+        return None
+    return {"time_zone": mark["time_zone"], "previous": mark.get("previous")}
 
 
 def _measure_key(deps: Deps, tenant_id: str, req: ViewRequest, key: str) -> str:
@@ -141,9 +180,10 @@ def recompute_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int
     _, snapshots, _ = _collections(tenant_id)
     snap = deps.docs.get(snapshots, dataset_id)
     status = "unchanged"
-    if not (snap and snap.data.get("version") == version):
+    cal = calendar_of(deps, tenant_id)
+    if not (snap and _current(snap.data, version, cal)):
         with _single_flight(f"{tenant_id}/{dataset_id}/snapshot/{version}"):
-            payload = _compute(deps, tenant_id, ViewRequest(dataset_id), version)
+            payload = _compute(deps, tenant_id, ViewRequest(dataset_id), version, cal)
             store_snapshot(deps, tenant_id, dataset_id, version, payload)
         status = "computed"
     swept = sweep_cache(deps, tenant_id, dataset_id, version)
@@ -162,6 +202,7 @@ def store_snapshot(deps: Deps, tenant_id: str, dataset_id: str, version: int,
     doc = {"dataset_id": dataset_id, "version": version,
            "view": ViewRequest(dataset_id).canonical(), "range": payload.get("range"),
            "grain": payload.get("grain"), "top": payload.get("top"),
+           "calendar": payload.get("calendar"),
            "computed_at": datetime.now(UTC), "payload": _dumps(payload)}
 
     def write(tx: Transaction) -> bool:
@@ -243,7 +284,8 @@ def _snapshot_answers(snap: dict[str, Any], req: ViewRequest) -> bool:
             and (req.top or DEFAULT_TOP) == snap.get("top"))
 
 
-def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int) -> dict[str, Any]:
+def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int,
+             calendar: Calendar) -> dict[str, Any]:
     from shared.metrics import catalog, measures, selection
     from shared.metrics.compute import compute_view
 
@@ -251,7 +293,7 @@ def _compute(deps: Deps, tenant_id: str, req: ViewRequest, version: int) -> dict
     sel = selection.build(cat, measures.calculated(deps, tenant_id, req.dataset_id),
                           req.measure, req.agg, req.breakdown, req.field_filters)
     return compute_view(deps.warehouse, tenant_id, req, version=version,
-                        parallel=not deps.local, sel=sel)
+                        parallel=not deps.local, sel=sel, calendar=calendar)
 
 
 def fields(deps: Deps, tenant_id: str, dataset_id: str) -> dict[str, Any]:

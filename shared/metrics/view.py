@@ -16,9 +16,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import errors
+from shared.calendars import Calendar
 from shared.web import query_params as qp
 
-GRAINS = ("day", "week", "month")
+GRAINS = ("day", "week", "month", "quarter", "year")
 DEFAULT_TOP = 10
 MAX_TOP = 100
 DEFAULT_WINDOW_DAYS = 90
@@ -59,17 +60,22 @@ class ViewRequest:
                 "measure": self.measure, "agg": self.agg, "breakdown": self.breakdown,
                 "field_filters": {k: sorted(v) for k, v in sorted(self.field_filters.items())}}
 
-    def cache_key(self, version: int) -> str:
+    def cache_key(self, version: int, calendar: Calendar | None = None) -> str:
+        """Per dataset version and calendar: a new week start or fiscal year changes
+        every period, with no new version of the data."""
         raw = json.dumps({"dataset": self.dataset_id, "version": version,
-                          "view": self.canonical()}, sort_keys=True, separators=(",", ":"))
+                          "view": self.canonical(),
+                          "calendar": (calendar or Calendar()).describe()},
+                         sort_keys=True, separators=(",", ":"))
         return "metrics-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
 class Periods:
     """Inclusive date ranges. `previous` has the same length and ends the day before
-    `start`; `year_ago` is the same calendar dates one year earlier (29 February
-    maps to 28 February)."""
+    `start`; `year_ago` is the same period a year earlier on the tenant's calendar:
+    the same dates (29 February maps to 28 February), or on a retail calendar the same
+    weeks of the previous retail year (shared.calendars)."""
 
     start: date
     end: date
@@ -98,11 +104,12 @@ def year_before(d: date) -> date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def periods(start: date, end: date) -> Periods:
+def periods(start: date, end: date, calendar: Calendar | None = None) -> Periods:
     length = (end - start).days + 1
     prev_end = start - timedelta(days=1)
+    ya_start, ya_end = (calendar or Calendar()).year_ago(start, end)
     return Periods(start, end, prev_end - timedelta(days=length - 1), prev_end,
-                   year_before(start), year_before(end))
+                   ya_start, ya_end)
 
 
 def resolve_range(req: ViewRequest, first: date | None, last: date | None
@@ -161,7 +168,8 @@ def parse_request(args: Mapping[str, Any] | Any) -> ViewRequest:
 
 def check_points(start: date, end: date, grain: str) -> None:
     days = (end - start).days + 1
-    points = {"day": days, "week": days // 7 + 2, "month": days // 28 + 2}[grain]
+    points = {"day": days, "week": days // 7 + 2, "month": days // 28 + 2,
+              "quarter": days // 84 + 2, "year": days // 364 + 2}[grain]
     if points > MAX_SERIES_POINTS:
         raise qp.bad("grain", f"the range is too long for grain '{grain}'", "range_too_long",
                    limit_points=MAX_SERIES_POINTS)

@@ -261,13 +261,20 @@ def commit(deps: Ports, run: IngestRun, dataset_id: str, mode: str | None,
         tx.get(run.uploads, run.upload_id)
         if event is not None and event.data.get("status") in ("committed", "done"):
             return
-        current = dataset.data if dataset is not None else {"version": 0, "row_count": 0}
+        current: dict[str, Any] = dataset.data if dataset is not None \
+            else {"version": 0, "row_count": 0}
         version = int(current.get("version", 0)) + 1
         rows = report["rows_loaded"] + (0 if mode == "replace"
                                          else int(current.get("row_count", 0)))
-        changes = {"version": version, "row_count": rows, "updated_at": now}
+        changes: dict[str, Any] = {"version": version, "row_count": rows, "updated_at": now}
         if mode == "replace":
             changes["replaced_version"] = version
+            # Rows re-derived in the tenant's new zone end the pending re-derive
+            # (shared.auth.tenant_settings).
+            zone = (report.get("dates") or {}).get("time_zone")
+            pending = current.get("dates_pending") or {}
+            if zone and pending.get("time_zone") == zone:
+                changes["dates_pending"] = None
         if dataset is None:
             tx.set(datasets, dataset_id, {"name": dataset_id, "created_at": now, **changes})
         else:

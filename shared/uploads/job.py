@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
+from shared import errors, tenants
 from shared.ingest.options import IngestOptions
 from shared.ingest.pipeline import Staged, stage
 from shared.ingest.report import IngestFailed
@@ -129,6 +129,13 @@ class _ProgressWriter:
                 "progress": round(fraction, 3), "updated_at": datetime.now(UTC)})
 
 
+def _time_zone(deps: Deps, tenant_id: str) -> str:
+    """The tenant's zone, which decides each sale's business date (a tenant document
+    without settings, or none at all, is UTC)."""
+    doc = deps.docs.get(tenants.TENANTS, tenant_id)
+    return tenants.from_document(doc.data if doc else None).time_zone
+
+
 def _failure(exc: IngestFailed) -> dict[str, Any]:
     return {"code": exc.code, "message": exc.message, "details": exc.details or {}}
 
@@ -146,7 +153,8 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
                          decimal_separator=record.get("decimal_separator"),
                          sheet=record.get("sheet"),
                          keep_rows_without_amount=bool(record.get("keep_rows_without_amount")),
-                         max_reject_share=deps.settings.max_reject_share)
+                         max_reject_share=deps.settings.max_reject_share,
+                         time_zone=_time_zone(deps, run.tenant_id))
     generation = run.generation
     info = deps.blobs.stat(run.bucket, run.name)
     if info is not None and info.generation.isdigit() and generation.isdigit() \

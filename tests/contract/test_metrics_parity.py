@@ -4,7 +4,9 @@ canonical rows (the Superstore orders plus a few edge lines) loaded into both
 warehouses through the Warehouse port, compared number by number (and type by type).
 
 The BigQuery semantics the SQL relies on, and DuckDB (through shared.adapters.local.sql) must match:
-DATE_TRUNC(d, ISOWEEK) starts weeks on Monday; `/` on INT64 yields FLOAT64; ascending
+DATE_TRUNC(d, ISOWEEK) starts weeks on Monday, DATE_TRUNC(d, WEEK(SUNDAY)) on Sunday;
+DATE_SUB / DATE_ADD of @n MONTH around DATE_TRUNC(.., QUARTER | YEAR) give fiscal
+periods; `/` on INT64 yields FLOAT64; ascending
 ORDER BY puts NULLs first; COUNT(DISTINCT) is exact; SUM over NUMERIC stays NUMERIC."""
 
 from __future__ import annotations
@@ -198,6 +200,35 @@ def test_breakdowns_agree(loaded, filters, top):
     assert_same_rows(local, gcp, "dimension", "item")
 
 
+CALENDARS = {
+    "sunday_weeks": {"week_start": "sunday"},
+    "july_fiscal": {"fiscal_year_start_month": 7},
+    "april_fiscal_sunday": {"fiscal_year_start_month": 4, "week_start": "sunday"},
+    "nrf_445": {"fiscal_year_start_month": 2, "week_start": "sunday",
+                "retail_calendar": "4-4-5"},
+    "monday_544": {"fiscal_year_start_month": 1, "retail_calendar": "5-4-4"},
+}
+
+
+@pytest.mark.parametrize("grain", ["week", "month", "quarter", "year"])
+@pytest.mark.parametrize("settings", CALENDARS.values(), ids=CALENDARS.keys())
+def test_calendar_grains_agree_and_start_their_periods(loaded, grain, settings):
+    """Each grain on the tenant's calendar: the same buckets and figures on both, and
+    every bucket is the start of its period by shared.calendars."""
+    from shared.calendars import Calendar
+    from shared.metrics import queries
+
+    cal = Calendar.of(settings)
+    q = queries.series(loaded.tenant, DATASET, {}, grain, date(2014, 1, 1),
+                       date(2017, 12, 31), cal)
+    local, gcp = both(loaded, q)
+    assert local, "the range holds data"
+    assert_same_rows(local, gcp, "bucket")
+    for row in norm(gcp):
+        start = date.fromisoformat(row["bucket"])
+        assert cal.bucket(start, grain) == start, (grain, start)
+
+
 # ------------------------------------------------------------------ the views
 
 
@@ -209,6 +240,7 @@ VIEWS = {
     "month_grain_filtered": {"start": "2015-01-01", "end": "2016-12-31", "grain": "month",
                              "category": ["Technology", "Office Supplies"], "top": "5"},
     "empty_range": {"start": "2013-01-01", "end": "2013-01-31"},
+    "fiscal_quarters": {"start": "2015-07-01", "end": "2017-06-30", "grain": "quarter"},
 }
 
 
@@ -223,6 +255,26 @@ def test_views_agree(loaded, args):
     for view in (local, gcp):
         view.pop("computed_at")
     assert local["series"], "the view has a series"
+    assert_same(local, gcp)
+
+
+@pytest.mark.parametrize("settings", [CALENDARS["july_fiscal"], CALENDARS["nrf_445"]],
+                         ids=["july_fiscal", "nrf_445"])
+def test_views_on_a_fiscal_calendar_agree(loaded, settings):
+    from shared.calendars import Calendar
+    from shared.metrics.compute import compute_view
+    from shared.metrics.view import parse_request
+
+    cal = Calendar.of(settings)
+    req = parse_request({"dataset": DATASET, "start": "2016-01-31", "end": "2017-06-30",
+                         "grain": "quarter"})
+    local = compute_view(loaded.local, loaded.tenant, req, version=1, calendar=cal)
+    gcp = compute_view(loaded.gcp, loaded.tenant, req, version=1, parallel=True,
+                       calendar=cal)
+    for view in (local, gcp):
+        view.pop("computed_at")
+    assert local["calendar"] == cal.describe()
+    assert all(p["label"].startswith("FY") for p in local["series"])
     assert_same(local, gcp)
 
 

@@ -396,3 +396,25 @@ def test_a_workbook_on_the_gcp_adapters(events, gcp_deps, function_client, queri
     rejected = upload_http.get(f"/api/uploads/{upload_id}/rejected", headers=auth)
     [row] = list(csv.DictReader(rejected.get_data(as_text=True).splitlines()))
     assert (row["row_number"], row["value"], row["Order ID"]) == ("6", "tbc", "X-3")
+
+
+def test_sales_count_on_the_business_date_on_the_gcp_adapters(events, gcp_deps,
+                                                              function_client):
+    """Offsets on both sides of UTC, a daylight-saving change and naive times, for a
+    tenant in America/Los_Angeles (its settings in Firestore): BigQuery holds each
+    instant in UTC and its local business date, and the report counts each rule."""
+    from shared import tenants
+    from tests.support.business_dates import EXPECTED, ZONED
+
+    tenant, auth = sign_in(gcp_deps)
+    tenants.update(gcp_deps.docs, tenant, {"time_zone": "America/Los_Angeles"})
+    upload_id = _send(function_client, events, gcp_deps, auth, ZONED)
+    got = function_client("upload", "upload_http").get(f"/api/uploads/{upload_id}",
+                                                       headers=auth).get_json()
+    assert got["status"] == "loaded", got
+    assert got["report"]["dates"] == {"time_zone": "America/Los_Angeles",
+                                      "rules": {"converted": 3, "local_time": 3}}
+    rows = gcp_deps.warehouse.query(
+        "SELECT occurred_at, occurred_date FROM {business_data} WHERE tenant_id = @t "
+        "ORDER BY row_number", {"t": tenant})
+    assert [(r["occurred_at"].astimezone(UTC), r["occurred_date"]) for r in rows] == EXPECTED

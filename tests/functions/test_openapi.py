@@ -182,7 +182,8 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     # auth: the whole account life cycle
     creds = {"email": "owner@contract.example.com", "password": "correct horse battery"}
     session = c.call("auth", "POST", "/api/auth/register",
-                     json={**creds, "tenant_name": "Contract", "name": "Owner"},
+                     json={**creds, "tenant_name": "Contract", "name": "Owner",
+                           "time_zone": "America/Los_Angeles"},
                      status=201).get_json()
     admin = {"Authorization": f"Bearer {session['access_token']}"}
     c.call("auth", "POST", "/api/auth/login", json=creds)
@@ -206,6 +207,9 @@ def test_every_handler_accepts_and_answers_what_the_document_describes(
     session = c.call("auth", "POST", "/api/auth/login", json={
         "email": creds["email"], "password": "a brand new passphrase"}).get_json()
     admin = {"Authorization": f"Bearer {session['access_token']}"}
+    c.call("auth", "GET", "/api/auth/tenant/settings", headers=admin)
+    c.call("auth", "PATCH", "/api/auth/tenant/settings", headers=admin,
+           json={"week_start": "sunday", "fiscal_year_start_month": 7})
     created = c.call("auth", "POST", "/api/auth/users", headers=admin, status=201,
                      json={"email": "invitee@contract.example.com", "role": "viewer"}
                      ).get_json()

@@ -32,7 +32,8 @@ def test_a_viewer_gets_a_forecast_with_intervals_and_accuracy(client, make_user,
     assert (body["dataset"], body["version"], body["measure"], body["grain"],
             body["horizon"]) == ("ds_sales", version, "revenue", "day", 14)
     assert len(body["history"]) == 140
-    assert body["history"][0] == {"period": "2024-01-01", "value": 100.0}
+    assert body["history"][0] == {"period": "2024-01-01", "label": "2024-01-01",
+                                   "value": 100.0}
     periods = [p["period"] for p in body["forecast"]]
     assert periods[0] == (date(2024, 1, 1) + timedelta(days=140)).isoformat()
     assert len(periods) == 14

@@ -35,8 +35,8 @@ def test_one_day_of_data(deps, tmp_path):
                tmp_path, tenant_id=TENANT)
     out = compute(deps)
     assert out["range"] == {"start": "2023-05-09", "end": "2023-05-09"}
-    assert out["series"] == [{"period": "2023-05-09", "revenue": 15.5, "orders": 2,
-                              "units": 3.0, "customers": 2}]
+    assert out["series"] == [{"period": "2023-05-09", "label": "2023-05-09",
+                              "revenue": 15.5, "orders": 2, "units": 3.0, "customers": 2}]
     revenue = out["kpis"]["revenue"]
     assert revenue["value"] == 15.5
     # The comparison periods lie before the data: unknown, not zero.

@@ -2,6 +2,7 @@ import { api } from "../api.js";
 import { emptyState, errorBox, field, h, loadingState, replace, showFieldErrors } from "../dom.js";
 import { dateTime, day, titleCase } from "../format.js";
 import * as session from "../session.js";
+import { zoneSelect } from "./register.js";
 
 const ROLES = [["viewer", "Viewer — reads the dashboard"], ["analyst", "Analyst — also uploads data"],
   ["admin", "Admin — also manages users"]];
@@ -21,11 +22,14 @@ export function render(main) {
       hint: "Leave empty to get a one-time invite code to pass on instead." }),
     status, submit, invited);
   let stopped = false;
+  const settings = h("div", {}, loadingState("Loading settings…"));
 
   main.append(h("section", { class: "page" },
     h("h1", { text: "Users" }),
     h("p", { class: "lead", text: `Everyone with access to ${session.current().tenant?.name ?? "your organisation"}.` }),
-    h("div", { class: "grid-admin" }, list, form)));
+    h("div", { class: "grid-admin" }, list, form),
+    h("h2", { text: "Calendar and time zone" }),
+    settings));
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -120,7 +124,64 @@ export function render(main) {
     }
   }
 
+  const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+
+  async function loadSettings() {
+    try {
+      const resp = await api("/api/auth/tenant/settings");
+      if (!stopped) drawSettings(resp);
+    } catch (err) {
+      if (!stopped) replace(settings, errorBox(err, { retry: loadSettings }));
+    }
+  }
+
+  function drawSettings({ settings: s, rederive }) {
+    const select = (name, options, value) => {
+      const el = h("select", { name }, options.map(([v, l]) => h("option", { value: String(v), text: l })));
+      el.value = String(value ?? "");
+      return el;
+    };
+    const note = h("div", { class: "form-status", role: "status" });
+    const save = h("button", { type: "submit", class: "btn btn-primary", text: "Save settings" });
+    const settingsForm = h("form", { class: "card form", novalidate: true, dataset: { form: "settings" } },
+      field({ label: "Time zone", name: "time_zone", control: zoneSelect(s.time_zone),
+        hint: "Sales are counted on their date in this zone. Changing it asks for the data to be uploaded again." }),
+      field({ label: "Weeks start on", name: "week_start",
+        control: select("week_start", [["monday", "Monday"], ["sunday", "Sunday"]], s.week_start) }),
+      field({ label: "Fiscal year starts in", name: "fiscal_year_start_month",
+        control: select("fiscal_year_start_month", MONTHS.map((m, i) => [i + 1, m]), s.fiscal_year_start_month) }),
+      field({ label: "Retail calendar", name: "retail_calendar",
+        control: select("retail_calendar", [["none", "None (calendar months)"], ["4-4-5", "4-4-5 weeks"],
+          ["4-5-4", "4-5-4 weeks"], ["5-4-4", "5-4-4 weeks"]], s.retail_calendar) }),
+      field({ label: "Holiday country", name: "holiday_country", maxlength: 2, value: s.holiday_country ?? "",
+        hint: "Two-letter code (US, FR…) whose public holidays forecasts take into account; empty for none." }),
+      rederive?.length ? h("p", { class: "alert alert-warn", dataset: { rederive: "" },
+        text: `Upload again (replace) to count these datasets in the new time zone: ${rederive.join(", ")}.` }) : null,
+      note, save);
+    settingsForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const data = Object.fromEntries(new FormData(settingsForm));
+      const body = { time_zone: data.time_zone, week_start: data.week_start,
+        fiscal_year_start_month: Number(data.fiscal_year_start_month), retail_calendar: data.retail_calendar,
+        holiday_country: String(data.holiday_country ?? "").trim() || null };
+      save.disabled = true;
+      replace(note, "Saving…");
+      try {
+        const resp = await api("/api/auth/tenant/settings", { method: "PATCH", body });
+        drawSettings(resp);
+        replace(settings.querySelector("[role=status]"), "Saved.");
+      } catch (err) {
+        replace(note);
+        if (!showFieldErrors(settingsForm, err)) replace(note, errorBox(err));
+        save.disabled = false;
+      }
+    });
+    replace(settings, settingsForm);
+  }
+
   load();
+  loadSettings();
   return () => {
     stopped = true;
   };

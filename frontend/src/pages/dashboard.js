@@ -29,7 +29,8 @@ export function render(main, { query }) {
   const endInput = h("input", { id: "f-end", name: "end", type: "date" });
   const grainSelect = h("select", { id: "f-grain", name: "grain" },
     h("option", { value: "", text: "Automatic" }),
-    ["day", "week", "month"].map((g) => h("option", { value: g, text: titleCase(g) })));
+    // Weeks, quarters and years follow the organisation's calendar (admin settings).
+    ["day", "week", "month", "quarter", "year"].map((g) => h("option", { value: g, text: titleCase(g) })));
   const measureSelect = h("select", { id: "f-measure", name: "measure" },
     MEASURES.map(([m, label]) => h("option", { value: m, text: label })));
   const dimSelect = h("select", { id: "f-dim", name: "filter_dimension" },
@@ -192,8 +193,10 @@ export function render(main, { query }) {
     meta.textContent = [dr?.start && `Data from ${day(dr.start)} to ${day(dr.end)}`,
       view.computed_at && `updated ${dateTime(view.computed_at)}`].filter(Boolean).join(" · ");
     fillValues();
-    const forecastWanted = view.range && dr?.end && view.range.end >= dr.end;
-    draw(null, forecastWanted ? "Loading the forecast…" : "The forecast is shown when the range reaches the latest data.");
+    const forecastWanted = view.range && dr?.end && view.range.end >= dr.end && view.grain in HORIZON;
+    draw(null, forecastWanted ? "Loading the forecast…" : view.grain in HORIZON
+      ? "The forecast is shown when the range reaches the latest data."
+      : "Forecasts are made by day, week or month.");
     body.classList.remove("is-loading");
     body.setAttribute("aria-busy", "false");
     announce("Dashboard updated");
