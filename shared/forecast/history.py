@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from shared import errors
 from shared.forecast.request import PredictionRequest
+from shared.schema import DIMENSIONS
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps
@@ -38,8 +39,7 @@ def next_periods(last: date, grain: str, h: int) -> list[date]:
     return out
 
 
-def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date, float]]:
-    """[(period start, value)] oldest first; NotFound when there is nothing to fit."""
+def _bounds(deps: Deps, tenant_id: str, req: PredictionRequest) -> tuple[date, date]:
     from shared.metrics import queries, series
 
     sql, params = queries.bounds(tenant_id, req.dataset_id)
@@ -47,7 +47,53 @@ def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date,
     if not rows or not rows[0].get("line_count") or rows[0].get("first_date") is None:
         raise errors.NotFound(f"dataset '{req.dataset_id}' has no rows to forecast from",
                               code="no_history", details={"field": "dataset"})
-    first, last = series.as_date(rows[0]["first_date"]), series.as_date(rows[0]["last_date"])
+    return series.as_date(rows[0]["first_date"]), series.as_date(rows[0]["last_date"])
+
+
+def window_start(first: date, last: date, grain: str) -> date:
+    """The first day the kept history (MAX_PERIODS) can reach back to."""
+    from shared.metrics import series
+
+    periods = series.spine(first, last, grain)
+    return max(first, periods[-MAX_PERIODS[grain]]) if periods else first
+
+
+# Revenue per value of one dimension over the history window; the dimension name comes
+# from shared.schema.DIMENSIONS (checked below), never from the request's text.
+_TOP_SQL = """
+SELECT {dim} AS item, SUM(amount) AS revenue
+FROM {{business_data}}
+WHERE tenant_id = @tenant_id AND dataset_id = @dataset_id
+  AND occurred_date BETWEEN @range_start AND @range_end AND {dim} IS NOT NULL
+  {where}
+GROUP BY item
+ORDER BY revenue DESC, item
+LIMIT @top
+"""
+
+
+def top_values(deps: Deps, tenant_id: str, req: PredictionRequest, dimension: str,
+               top: int) -> list[tuple[str, float]]:
+    """The `top` values of `dimension` by revenue over the history window (the
+    request's filters applied), largest first; fewer when the dimension has fewer."""
+    from shared.metrics import queries
+
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"not a dimension: {dimension!r}")
+    first, last = _bounds(deps, tenant_id, req)
+    where, params = queries.filter_clause(req.filters)
+    params.update({"tenant_id": tenant_id, "dataset_id": req.dataset_id,
+                   "range_start": window_start(first, last, req.grain),
+                   "range_end": last, "top": top})
+    rows = deps.warehouse.query(_TOP_SQL.format(dim=dimension, where=where), params)
+    return [(str(r["item"]), float(r["revenue"] or 0.0)) for r in rows]
+
+
+def load(deps: Deps, tenant_id: str, req: PredictionRequest) -> list[tuple[date, float]]:
+    """[(period start, value)] oldest first; NotFound when there is nothing to fit."""
+    from shared.metrics import queries, series
+
+    first, last = _bounds(deps, tenant_id, req)
     sql, params = queries.series(tenant_id, req.dataset_id, req.filters, req.grain,
                                  first, last)
     points = series.fill(deps.warehouse.query(sql, params), first, last, req.grain)
