@@ -54,8 +54,8 @@ def window_start(first: date, last: date, grain: str) -> date:
     """The first day the kept history (MAX_PERIODS) can reach back to."""
     from shared.metrics import series
 
-    periods = series.spine(first, last, grain)
-    return max(first, periods[-MAX_PERIODS[grain]]) if periods else first
+    periods = series.spine(first, last, grain)[-MAX_PERIODS[grain]:]
+    return max(first, periods[0]) if periods else first
 
 
 # Revenue per value of one dimension over the history window; the dimension name comes
