@@ -27,8 +27,9 @@ PREDICTION_ERRORS = {
 TASK_DOC = (
     "Precompute a dataset version's default forecasts (task queue only)",
     "Enqueued by the metrics task as forecast-{tenant}-{dataset}-v{version}. Fits every "
-    "measure (revenue, orders, units, customers) at every grain with the default horizon "
-    "and stores them under tenants/{tid}/forecasts. A task for a version that is no "
+    "measure (revenue, orders, units, customers) at every grain with the default horizon, "
+    "and revenue by week for each of the five largest values of every dimension, and "
+    "stores them under tenants/{tid}/forecasts. A task for a version that is no "
     "longer current does nothing. A permanent failure (malformed payload, missing "
     "dataset) answers 200 with status \"failed\" so it is not retried; a transient one "
     "answers 503.")
