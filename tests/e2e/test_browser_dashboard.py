@@ -146,6 +146,23 @@ def test_forecast_by_region_shows_each_regions_forecast_and_accuracy(
     assert not page.problems, page.problems
 
 
+def test_the_demo_upload_set_the_us_holidays_and_says_why(shared_stack, demo_account, page):
+    """The Superstore file's Country column is "United States" on every row: the first
+    upload set the tenant's holiday country, and the upload's page says so."""
+    note = demo_account["upload"]["report"]["holiday_country"]
+    assert note["country"] == "US" and note["applied"] is True
+    assert "Country" in note["reason"]
+    base = shared_stack.settings.base_url
+    open_demo_dashboard(page, base)
+    page.goto(f"{base}/uploads/{demo_account['upload']['id']}")
+    shown_note = page.locator("[data-holiday-country=US]")
+    shown_note.wait_for()
+    assert "Holiday country set to US" in shown_note.inner_text()
+    forecast = demo_account["api"].call("GET", "/api/predictions", params={
+        "dataset": demo_account["dataset"], "grain": "week"})
+    assert forecast["holiday_country"] == "US"
+
+
 def test_a_filter_changes_every_number(shared_stack, demo_account, page, shot):
     base = shared_stack.settings.base_url
     open_demo_dashboard(page, base)
