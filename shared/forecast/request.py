@@ -84,9 +84,6 @@ class BreakdownRequest:
     def with_country(self, country: str | None) -> BreakdownRequest:
         return replace(self, base=self.base.with_country(country))
 
-    def for_value(self, value: str) -> PredictionRequest:
-        return replace(self.base, filters={**self.base.filters, self.dimension: (value,)})
-
     def key(self, version: int | None = None) -> str:
         """Like PredictionRequest.key, without `top`: one stored entry per dimension
         answers every `top` up to the number of series it holds."""

@@ -114,9 +114,11 @@ def precompute(deps: Deps, tenant_id: str, dataset_id: str, version: int) -> dic
         # strict: a lost write must fail the task, so the queue retries it
         _store(deps, coll, req.key(), req, version, payload, strict=True)
         done.append(f"{req.measure}/{req.grain}")
+    known = None  # the dataset's bounds, read once for every breakdown of this version
     for breakdown in breakdown_defaults(dataset_id):
         breakdown = breakdown.with_country(country)
-        payload = compute_breakdown(deps, tenant_id, breakdown, version)
+        known = known or history.bounds(deps, tenant_id, breakdown.base)
+        payload = compute_breakdown(deps, tenant_id, breakdown, version, known)
         _store(deps, coll, breakdown.key(), breakdown.base, version, payload, strict=True)
         done.append(f"{breakdown.base.measure}/{breakdown.base.grain}/by-{breakdown.dimension}")
     return {"version": version, "forecasts": done}
@@ -132,13 +134,13 @@ def compute(deps: Deps, tenant_id: str, req: PredictionRequest, version: int) ->
     }
 
 
-def compute_breakdown(deps: Deps, tenant_id: str, req: BreakdownRequest,
-                      version: int) -> dict[str, Any]:
+def compute_breakdown(deps: Deps, tenant_id: str, req: BreakdownRequest, version: int,
+                      known: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """One fit per top value, each with its own backtest accuracy and intervals."""
     base = req.base
     series = []
-    for value, revenue in history.top_values(deps, tenant_id, base, req.dimension, req.top):
-        points = history.load(deps, tenant_id, req.for_value(value))
+    for value, revenue, points in history.load_top(deps, tenant_id, base, req.dimension,
+                                                   req.top, known):
         series.append({"value": value, "revenue": _r(revenue), **_fit(base, points)})
     return {
         "dataset": base.dataset_id, "version": version, "measure": base.measure,
