@@ -8,6 +8,11 @@ scikit-learn was imported.
     python benchmarks/forecast_cold_start.py --grain day     # daily: the GBM candidate runs
     python benchmarks/forecast_cold_start.py --grain day --precomputed
         # the forecast task stored the defaults first: the dashboard's first read
+    python benchmarks/forecast_cold_start.py --grain day --country US
+        # the tenant's holiday country set: the holidays package is imported and the
+        # GBM gets holiday features
+    python benchmarks/forecast_cold_start.py --grain week --dimension region
+        # per-dimension forecasts (top 5 values), fitted on demand
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ from shared.bootstrap import Deps, set_deps
 from shared.auth.tokens import issue_access_token
 from tests.support.metrics_data import load_frame
 deps = Deps(Settings(backend="local", data_dir={data!r}))
-rows = [(date(2024, 1, 1) + timedelta(days=i), 100.0 + i, 1.0, "p", "c", "r", f"c{{i%9}}",
-         "web", f"o{{i}}") for i in range(400)]
+rows = [(date(2024, 1, 1) + timedelta(days=i), 100.0 + i, 1.0, "p", "c", f"r{{i%5}}",
+         f"c{{i%9}}", "web", f"o{{i}}") for i in range(400)]
 frame = pd.DataFrame(rows, columns=["occurred_date", "amount", "quantity", "product",
                      "category", "region", "customer", "channel", "order_id"])
 version = load_frame(deps, frame, __import__("pathlib").Path({data!r}), tenant_id="t_cold")
+if {country!r}:
+    deps.docs.set("tenants", "t_cold", {{"name": "Cold",
+                                        "settings": {{"holiday_country": {country!r}}}}})
 if {precomputed!r}:
     from shared.forecast import service
     service.precompute(deps, "t_cold", "ds_sales", version)
@@ -55,15 +63,18 @@ from shared.bootstrap import Deps, set_deps
 set_deps(Deps(Settings(backend="local", data_dir={data!r})))
 t1 = time.perf_counter()
 token = open({data!r} + "/token").read()
-resp = app.test_client().get("/api/predictions?dataset=ds_sales&grain={grain}",
+resp = app.test_client().get("/api/predictions?dataset=ds_sales&grain={grain}{extra}",
                              headers={{"Authorization": "Bearer " + token}})
 t2 = time.perf_counter()
 assert resp.status_code == 200, resp.get_json()
 cpu = resource.getrusage(resource.RUSAGE_SELF)
 body = resp.get_json()
-print(f"grain {grain}, source {{body['source']}}, model "
-      f"{{[(c['name'], c['weight']) for c in body['model']['components']]}}, "
-      f"sklearn imported: {{'sklearn' in sys.modules}}")
+first = body["series"][0] if "series" in body else body
+print(f"grain {grain}{extra}, source {{body['source']}}, model "
+      f"{{[(c['name'], c['weight']) for c in first['model']['components']]}}, "
+      f"series {{len(body.get('series', [body]))}}, holidays {{body.get('holiday_country')}}, "
+      f"sklearn imported: {{'sklearn' in sys.modules}}, "
+      f"holidays imported: {{'holidays' in sys.modules}}")
 print(f"import {{t1 - t0:.2f}} s, first forecast {{t2 - t1:.2f}} s, total {{t2 - t0:.2f}} s "
       f"wall; {{cpu.ru_utime + cpu.ru_stime:.2f}} s CPU")
 """
@@ -74,10 +85,15 @@ def main() -> None:
     ap.add_argument("--grain", default="week", choices=["day", "week", "month"])
     ap.add_argument("--precomputed", action="store_true",
                     help="run the forecast task first, as after an upload")
+    ap.add_argument("--country", default=None,
+                    help="the tenant's holiday country (e.g. US); default none")
+    ap.add_argument("--dimension", default=None,
+                    help="ask for the per-value forecasts of this dimension (top 5)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         fmt = {"root": str(ROOT), "data": tmp, "grain": args.grain,
-               "precomputed": args.precomputed}
+               "precomputed": args.precomputed, "country": args.country,
+               "extra": f"&dimension={args.dimension}&top=5" if args.dimension else ""}
         subprocess.run([sys.executable, "-c", SETUP.format(**fmt)], check=True)
         subprocess.run([sys.executable, "-c", MEASURE.format(**fmt)], check=True)
 

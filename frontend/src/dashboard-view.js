@@ -21,6 +21,13 @@ export const MEASURES = [["revenue", "Revenue"], ["orders", "Orders"], ["units",
 export const BREAKDOWNS = [["product", "Top products"], ["category", "Categories"],
   ["region", "Regions"], ["channel", "Channels"]];
 
+// The forecast panel's "by <dimension>" choice ("" = the total only).
+export const FORECAST_BY = [["", "Total only"], ["category", "By category"], ["region", "By region"],
+  ["product", "By product"], ["channel", "By channel"], ["customer", "By customer"]];
+export const FORECAST_TOP = 5;
+// Periods of history drawn next to each small forecast: enough to see its season.
+const SMALL_HISTORY = { day: 56, week: 26, month: 18 };
+
 function delta(pct, label) {
   const text = change(pct);
   const cls = text === null ? "flat" : pct > 0.05 ? "up" : pct < -0.05 ? "down" : "flat";
@@ -93,6 +100,52 @@ function seriesTable(series, measure, forecast) {
           h("td", { class: "num", text: number(p.value, 2) }),
           h("td", { class: "num", text: `${number(p.lo80)} – ${number(p.hi80)}` }),
           h("td", { class: "num", text: `${number(p.lo95)} – ${number(p.hi95)}` })))))));
+}
+
+/**
+ * One forecast per top value of a dimension, as small multiples: each with its own
+ * intervals and its own backtest accuracy. `chooser` is the "by <dimension>" select.
+ * Returns {node, draw} where draw() returns the charts to destroy.
+ */
+export function dimensionForecastCard({ chooser, breakdown, note, measure, grain }) {
+  const node = h("section", { class: "card span-all", "aria-labelledby": "fcby-h",
+    dataset: { forecastBy: breakdown?.dimension ?? "" } },
+  h("div", { class: "card-head" }, h("h2", { id: "fcby-h", text: "Forecast by dimension" }),
+    h("div", { class: "ctl" }, h("label", { for: chooser.id, text: "Show" }), chooser)));
+  if (note) node.append(h("p", { class: "muted small", dataset: { forecastByNote: "" }, text: note }));
+  const items = breakdown?.series ?? [];
+  if (breakdown && !items.length) {
+    node.append(h("p", { class: "muted", text: `No ${breakdown.dimension} values to forecast in this selection.` }));
+  }
+  const keep = SMALL_HISTORY[grain] ?? 26;
+  const drawers = [];
+  const grid = h("div", { class: "forecast-multiples" }, items.map((s) => {
+    const canvas = h("canvas", { role: "img", "aria-label": `${titleCase(measure)} forecast for ${s.value}` });
+    const series = s.history.slice(-keep).map((p) => ({ period: p.period, [measure]: p.value }));
+    drawers.push(() => timeSeriesChart(canvas, { series, measure, grain, forecast: s.forecast, anomalies: [] }));
+    const last = s.forecast[s.forecast.length - 1];
+    return h("figure", { class: "chart forecast-small", dataset: { forecastValue: s.value,
+      forecastPoints: s.forecast.length, mase: s.accuracy?.mase ?? "" } },
+    h("figcaption", {}, h("strong", { text: s.value ?? "(blank)" }),
+      h("span", { class: "muted small", text: ` · revenue ${number(s.revenue)}` })),
+    h("div", { class: "chart-box" }, canvas),
+    h("p", { class: "small", dataset: { seriesAccuracy: "" }, text: accuracyFigure(s.accuracy) }),
+    last && h("p", { class: "muted small", text: `Last forecast period ${day(last.period)}: ${number(last.value)} `
+      + `(80% range ${number(last.lo80)} – ${number(last.hi80)})` }));
+  }));
+  node.append(grid);
+  return { node, draw: () => drawers.map((d) => d()) };
+}
+
+/** One line on a series' backtest: its typical error and how it compares to repeating last season. */
+export function accuracyFigure(acc) {
+  if (!acc || !acc.backtest_origins) return "Too little history to test this forecast.";
+  const parts = [];
+  if (acc.smape !== null && acc.smape !== undefined) parts.push(`typically off by ${number(acc.smape, 0)}%`);
+  if (acc.mase !== null && acc.mase !== undefined) {
+    parts.push(`MASE ${number(acc.mase, 2)}${acc.baseline?.mase ? ` (last season repeated: ${number(acc.baseline.mase, 2)})` : ""}`);
+  }
+  return parts.length ? `Tested on past data: ${parts.join(", ")}.` : "Tested on past data.";
 }
 
 /** One card per breakdown dimension; returns [{node, draw}]. */

@@ -77,6 +77,13 @@ export function renderReport(upload, { retry } = {}) {
     stat("Rows rejected", number(report.rows_rejected ?? 0), "rows-rejected"),
     stat("Rejected share", read ? percent((100 * (report.rows_rejected ?? 0)) / read) : "—", "rejected-share"));
   if (!failedEarly) wrap.append(stats);
+  // The first upload may set the organisation's holiday country (used by forecasts).
+  const holidays = report.holiday_country;
+  if (holidays) {
+    wrap.append(h("p", { class: "muted small", dataset: { holidayCountry: holidays.country ?? "" } },
+      holidays.country ? `Holiday country set to ${holidays.country} for forecasts: ${holidays.reason}.`
+        : `Holiday country not set from this file: ${holidays.reason}. An admin can choose it.`));
+  }
 
   const reasons = Object.entries(report.rejected_by_reason ?? {}).sort((a, b) => b[1] - a[1]);
   if (reasons.length) {

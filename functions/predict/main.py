@@ -23,9 +23,10 @@ router = Router("predict", deps=get_deps, health_path="/api/predictions/health")
 
 
 @router.route("/api/predictions", methods=["GET"], role="viewer", query=m.PredictionQuery,
-              responses={200: m.Prediction}, errors=m.PREDICTION_ERRORS)
+              responses={200: m.PredictionAnswer}, errors=m.PREDICTION_ERRORS)
 def get_predictions(request, deps: Deps, principal):
-    """Forecast of one measure of a dataset, with intervals and backtest accuracy"""
+    """Forecast of one measure of a dataset (or of each top value of a dimension), with
+    intervals and backtest accuracy"""
     from shared.forecast import request as forecast_request
     from shared.forecast import service
 

@@ -8,25 +8,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from shared.metrics.models import DatasetId, FilterValues, Grain, MetricsCalendar
 
 Measure = Literal["revenue", "orders", "units", "customers"]
+Dimension = Literal["product", "category", "region", "customer", "channel"]
 
 PREDICTION_ERRORS = {
     400: "A parameter is invalid; `details.field` names it. Codes: missing_parameter, "
          "invalid_parameter (measure, grain, dataset, horizon out of 1..max for the "
          "grain), repeated_parameter, unknown_filter, invalid_filter_value, "
-         "too_many_values.",
+         "too_many_values; dimension not one of the five, top out of 1..10 or without "
+         "a dimension (invalid_parameter).",
     404: "The dataset does not exist in the caller's tenant (dataset_not_found) or has "
          "no rows (no_history)",
 }
 TASK_DOC = (
     "Precompute a dataset version's default forecasts (task queue only)",
     "Enqueued by the metrics task as forecast-{tenant}-{dataset}-v{version}. Fits every "
-    "measure (revenue, orders, units, customers) at every grain with the default horizon "
-    "and stores them under tenants/{tid}/forecasts. A task for a version that is no "
+    "measure (revenue, orders, units, customers) at every grain with the default horizon, "
+    "and revenue by week for each of the five largest values of every dimension, and "
+    "stores them under tenants/{tid}/forecasts. A task for a version that is no "
     "longer current does nothing. A permanent failure (malformed payload, missing "
     "dataset) answers 200 with status \"failed\" so it is not retried; a transient one "
     "answers 503.")
@@ -43,6 +46,12 @@ class PredictionQuery(BaseModel):
     horizon: int | None = Field(default=None, ge=1, le=90, description=(
         "Periods to forecast. Default 28 by day, 12 by week, 6 by month; at most 90, 52 "
         "and 24."))
+    dimension: Dimension | None = Field(default=None, description=(
+        "Forecast each of the top values of this dimension (by revenue over the history "
+        "window) instead of the total: the answer is a PredictionBreakdown"))
+    top: int | None = Field(default=None, ge=1, le=10, description=(
+        "How many values of `dimension` (default 5, at most 10: each is fitted on its "
+        "own)"))
     product: FilterValues | None = None
     category: FilterValues | None = None
     region: FilterValues | None = None
@@ -126,6 +135,9 @@ class Prediction(BaseModel):
     measure: Measure
     grain: Grain
     horizon: int
+    holiday_country: str | None = Field(None, description=(
+        "The tenant's holiday country whose public holidays were calendar features "
+        "(daily and weekly data); null for none"))
     model: PredictionModel
     accuracy: PredictionAccuracy
     history: list[PredictionHistoryPoint]
@@ -134,3 +146,43 @@ class Prediction(BaseModel):
                                       "follow (weeks start on its week start)")
     computed_at: datetime
     source: Literal["snapshot", "cache", "on_demand"]
+
+
+class PredictionSeries(BaseModel):
+    """The forecast of one value of the dimension, fitted on that value's own history
+    exactly as the total is (same members, backtest, intervals and accuracy report)."""
+
+    value: str = Field(description="The dimension's value")
+    revenue: float = Field(description="Its revenue over the history window (the rank)")
+    model: PredictionModel
+    accuracy: PredictionAccuracy
+    history: list[PredictionHistoryPoint]
+    forecast: list[PredictionPoint]
+
+
+class PredictionBreakdown(BaseModel):
+    """Forecasts per value of a dimension: one series for each of the `top` values by
+    revenue over the history window (fewer when the dimension has fewer values), each
+    with its own intervals and backtest accuracy. The forecast task stores the five
+    largest values of every dimension for revenue by week after each load
+    (`source: snapshot`); other views are fitted on demand and cached per dataset
+    version."""
+
+    dataset: str
+    version: int
+    measure: Measure
+    grain: Grain
+    horizon: int
+    dimension: Dimension
+    top: int = Field(ge=1, le=10)
+    holiday_country: str | None
+    calendar: MetricsCalendar = Field(description="The tenant's calendar the periods "
+                                      "follow (weeks start on its week start)")
+    series: list[PredictionSeries]
+    computed_at: datetime
+    source: Literal["snapshot", "cache", "on_demand"]
+
+
+class PredictionAnswer(RootModel[Prediction | PredictionBreakdown]):
+    """The total forecast (Prediction), or per-value forecasts (PredictionBreakdown)
+    when the query names a `dimension`."""

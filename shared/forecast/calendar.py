@@ -1,12 +1,16 @@
-"""Calendar features for the gradient-boosting candidate: day of week, month and US
-federal holidays, for any position of a series (history or future) given the date of
-its first period and its grain.
+"""Calendar features for the gradient-boosting candidate: day of week, month and the
+public holidays of the tenant's country, for any position of a series (history or
+future) given the date of its first period and its grain.
 
-The holidays follow the rules of 5 U.S.C. 6103 (fixed dates moved to the Friday
-before or the Monday after when they fall on a weekend; the Monday and Thursday
-rules for the others), computed in a few lines rather than importing a holiday
-package or pandas' calendar machinery on the forecast's cold path. A tenant-specific
-calendar would plug in at `features`.
+Holidays come from the `holidays` package (observed days included, as the country
+observes them). A country's calendar is built once per (country, years) and kept, so
+the backtest's many feature look-ups and later requests of the same instance never
+rebuild it; the package is imported only when a country is given, so a tenant
+without one (and the auth function) never pays for the import.
+
+Without a country the holiday columns are left out altogether rather than filled
+with zeros: a constant column cannot split a tree, but it would still make two
+otherwise identical feature sets differ and cost every row a wasted column.
 """
 
 from __future__ import annotations
@@ -20,52 +24,35 @@ import numpy as np
 # positions (periods since the first one) -> one row of features per position.
 Calendar = Callable[[np.ndarray], np.ndarray]
 
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The n-th `weekday` (Monday 0) of a month; n = -1 for the last one."""
-    if n > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
+# Years a series' calendar covers after its first period: the longest history kept
+# (shared.forecast.history.MAX_PERIODS) plus the longest horizon, per grain.
+_SPAN_YEARS = {"day": 4, "week": 7, "month": 13}
 
 
-def _observed(day: date) -> date:
-    if day.weekday() == 5:
-        return day - timedelta(days=1)
-    if day.weekday() == 6:
-        return day + timedelta(days=1)
-    return day
+@lru_cache(maxsize=64)
+def holiday_dates(country: str, years: tuple[int, ...]) -> frozenset[date]:
+    """The public holidays (observed days included) of `country` in `years`, built
+    once per (country, years) from the `holidays` package."""
+    import holidays
+
+    return frozenset(holidays.country_holidays(country, years=list(years)).keys())
 
 
-@lru_cache(maxsize=256)
-def us_federal_holidays(year: int) -> frozenset[date]:
-    """The observed US federal holidays of one calendar year (New Year's Day of the
-    next year observed on 31 December is counted in the next year, as by OPM)."""
-    days = [
-        _observed(date(year, 1, 1)),
-        _nth_weekday(year, 2, 0, 3),     # Washington's Birthday
-        _nth_weekday(year, 5, 0, -1),    # Memorial Day
-        _observed(date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),     # Labor Day
-        _nth_weekday(year, 10, 0, 2),    # Columbus Day
-        _observed(date(year, 11, 11)),
-        _nth_weekday(year, 11, 3, 4),    # Thanksgiving
-        _observed(date(year, 12, 25)),
-    ]
-    if year >= 1986:
-        days.append(_nth_weekday(year, 1, 0, 3))  # Martin Luther King Jr. Day
-    if year >= 2021:
-        days.append(_observed(date(year, 6, 19)))  # Juneteenth
-    following = _observed(date(year + 1, 1, 1))
-    if following.year == year:
-        days.append(following)
-    return frozenset(d for d in days if d.year == year or d == following)
+class Holidays:
+    """Membership test over a country's holidays for the years a series covers; a
+    day outside them (an unusually long horizon) falls back to its own year's set."""
 
+    def __init__(self, country: str, first_year: int, span: int) -> None:
+        self.country = country
+        self.years = tuple(range(first_year - 1, first_year + span + 1))
+        self.days = holiday_dates(country, self.years)
 
-def is_holiday(day: date) -> bool:
-    return day in us_federal_holidays(day.year)
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        if day.year in self.years:
+            return day in self.days
+        return day in holiday_dates(self.country, (day.year,))
 
 
 def period_start(start: date, grain: str, position: int) -> date:
@@ -77,30 +64,38 @@ def period_start(start: date, grain: str, position: int) -> date:
     return date(months // 12, months % 12 + 1, 1)
 
 
-def _row(start: date, grain: str, position: int) -> tuple[float, ...]:
+def _row(start: date, grain: str, position: int, days: Holidays | None) -> tuple[float, ...]:
     day = period_start(start, grain, position)
     if grain == "day":
-        near = is_holiday(day - timedelta(days=1)) or is_holiday(day + timedelta(days=1))
-        return (float(day.weekday()), float(day.month), float(is_holiday(day)),
-                float(near and not is_holiday(day)))
+        base: tuple[float, ...] = (float(day.weekday()), float(day.month))
+        if days is None:
+            return base
+        today = day in days
+        near = (day - timedelta(days=1)) in days or (day + timedelta(days=1)) in days
+        return (*base, float(today), float(near and not today))
     if grain == "week":
-        week = [day + timedelta(days=i) for i in range(7)]
-        return (float(day.month), float(min(day.timetuple().tm_yday // 7, 51)),
-                float(sum(is_holiday(d) for d in week)))
+        base = (float(day.month), float(min(day.timetuple().tm_yday // 7, 51)))
+        if days is None:
+            return base
+        return (*base, float(sum(day + timedelta(days=i) in days for i in range(7))))
     return (float(day.month),)
 
 
-def features(start: date, grain: str) -> Calendar:
+def features(start: date, grain: str, country: str | None = None) -> Calendar:
     """Calendar rows for a series whose first period starts on `start`: day of week,
-    month, holiday and day-next-to-a-holiday flags (daily); month, week of the year
-    and holidays in the week (weekly); month (monthly)."""
+    month and, with a country, holiday and day-next-to-a-holiday flags (daily); month,
+    week of the year and, with a country, holidays in the week (weekly); month
+    (monthly, where a holiday is a fraction of a period's total and the GBM does not
+    run)."""
+    days = Holidays(country, start.year, _SPAN_YEARS[grain]) \
+        if country is not None and grain in ("day", "week") else None
     cache: dict[int, tuple[float, ...]] = {}
 
     def lookup(positions: np.ndarray) -> np.ndarray:
         rows = []
         for p in np.asarray(positions, dtype=int).tolist():
             if p not in cache:
-                cache[p] = _row(start, grain, p)
+                cache[p] = _row(start, grain, p, days)
             rows.append(cache[p])
         return np.asarray(rows, dtype=float).reshape(len(rows), -1)
     return lookup

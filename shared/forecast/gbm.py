@@ -5,8 +5,9 @@ and forecasting recursively one step at a time.
 Every window is divided by its own recent level, so the model learns shape rather
 than scale and its recursive forecasts can follow the level beyond the range seen
 in training (trees alone cannot extrapolate levels). Calendar features (day of
-week, month, holidays; see calendar) are what the statistical models cannot see:
-a holiday is not a fixed position in a weekly season.
+week, month and the public holidays of the tenant's country; see calendar) are what
+the statistical models cannot see: a holiday is not a fixed position in a weekly
+season. A tenant without a holiday country gets no holiday columns at all.
 
 scikit-learn is imported inside `fit`: a request whose series never runs this
 candidate never pays for the import (about a second and a half, scipy included).
@@ -23,7 +24,7 @@ from shared.forecast.calendar import Calendar
 # Fewer training rows than this: the candidate does not run.
 MIN_ROWS = 40
 # Small and fast: a few shallow trees, no early stopping, a fixed seed. Leaves as
-# small as a handful of rows let a split isolate the ten holidays of a year.
+# small as a handful of rows let a split isolate the ten-odd holidays of a year.
 PARAMS = {"max_iter": 60, "learning_rate": 0.1, "max_depth": 4, "max_leaf_nodes": 15,
           "min_samples_leaf": 4, "l2_regularization": 1.0, "early_stopping": False,
           "random_state": 0}

@@ -33,7 +33,7 @@ from shared import errors, tenants
 from shared.ingest.options import IngestOptions
 from shared.ingest.pipeline import Staged, stage
 from shared.ingest.report import IngestFailed
-from shared.uploads import claims, staging
+from shared.uploads import claims, locale_hints, staging
 from shared.uploads.claims import IngestRun
 from shared.uploads.duplicates import Fingerprint, duplicates_of
 from shared.uploads.records import rejected_name
@@ -204,6 +204,7 @@ def _run(deps: Deps, run: IngestRun) -> dict[str, Any]:
             staged.rejected_path.unlink(missing_ok=True)
     report = staged.report.to_dict()
     report["rows_loaded"] = result.rows_loaded
+    locale_hints.apply_first_upload(deps, run.tenant_id, report, fingerprint)
     claims.commit(deps, run, opts.dataset_id, record.get("mode"), report, facts)
     return {"status": "loaded", "upload_id": run.upload_id, "rows_loaded": result.rows_loaded}
 

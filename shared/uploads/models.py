@@ -205,6 +205,16 @@ class UploadAmounts(BaseModel):
     outlier_examples: list[str]
 
 
+class UploadHolidayCountry(BaseModel):
+    """The tenant's holiday country as inferred from its first upload (only on that
+    upload, and only when the tenant had none)"""
+
+    country: str | None = Field(description="ISO 3166-1 alpha-2 code; null when the "
+                                "file named no single country")
+    reason: str = Field(description="What in the file named it, or why none was chosen")
+    applied: bool = Field(description="Whether the tenant settings were changed")
+
+
 class UploadReport(BaseModel):
     """What the ingest read, loaded and rejected, and how it understood the file"""
 
@@ -239,6 +249,7 @@ class UploadReport(BaseModel):
     rows_amount_from_price: int | None = Field(
         default=None, description="Loaded lines whose empty amount was taken from "
         "quantity x unit price")
+    holiday_country: UploadHolidayCountry | None = None
 
 
 class UploadError(ErrorDetail):

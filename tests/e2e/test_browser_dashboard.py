@@ -112,6 +112,57 @@ def test_forecast_band_is_drawn_with_its_accuracy(shared_stack, demo_account, pa
     assert "8 times in 10" in accuracy
 
 
+def test_forecast_by_region_shows_each_regions_forecast_and_accuracy(
+        shared_stack, demo_account, page, shot):
+    base = shared_stack.settings.base_url
+    open_demo_dashboard(page, base)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-chart=series]')?.dataset.forecastPoints) > 0",
+        timeout=120_000)
+    page.get_by_label("Show", exact=True).select_option("region")
+    page.wait_for_function("() => location.search.includes('forecast_by=region')")
+    page.locator("[data-forecast-by=region] [data-forecast-value]").first.wait_for(
+        timeout=180_000)
+    view = demo_account["api"].metrics(dataset=demo_account["dataset"])
+    by_region = demo_account["api"].call("GET", "/api/predictions", params={
+        "dataset": demo_account["dataset"], "dimension": "region", "top": 5,
+        "grain": view["grain"]})
+    expected = [s["value"] for s in by_region["series"]]
+    assert len(expected) == 4  # the Superstore's four regions: fewer than the five asked
+    figures = page.locator("[data-forecast-by=region] [data-forecast-value]")
+    assert [figures.nth(i).get_attribute("data-forecast-value")
+            for i in range(figures.count())] == expected
+    for i, series in enumerate(by_region["series"]):
+        fig = figures.nth(i)
+        assert fig.locator("canvas").is_visible()
+        assert int(fig.get_attribute("data-forecast-points")) == len(series["forecast"])
+        accuracy = fig.locator("[data-series-accuracy]").inner_text()
+        assert f"MASE {series['accuracy']['mase']:.2f}" in accuracy
+    shot(page.locator("[data-forecast-by=region]"), "dashboard-forecast-by-region")
+    # Back to the total only: the small multiples go away, the choice stays offered.
+    page.get_by_label("Show", exact=True).select_option("")
+    page.locator("[data-forecast-by=''] [data-forecast-value]").first.wait_for(state="detached")
+    assert page.locator("[data-forecast-value]").count() == 0
+    assert not page.problems, page.problems
+
+
+def test_the_demo_upload_set_the_us_holidays_and_says_why(shared_stack, demo_account, page):
+    """The Superstore file's Country column is "United States" on every row: the first
+    upload set the tenant's holiday country, and the upload's page says so."""
+    note = demo_account["upload"]["report"]["holiday_country"]
+    assert note["country"] == "US" and note["applied"] is True
+    assert "Country" in note["reason"]
+    base = shared_stack.settings.base_url
+    open_demo_dashboard(page, base)
+    page.goto(f"{base}/uploads/{demo_account['upload']['id']}")
+    shown_note = page.locator("[data-holiday-country=US]")
+    shown_note.wait_for()
+    assert "Holiday country set to US" in shown_note.inner_text()
+    forecast = demo_account["api"].call("GET", "/api/predictions", params={
+        "dataset": demo_account["dataset"], "grain": "week"})
+    assert forecast["holiday_country"] == "US"
+
+
 def test_a_filter_changes_every_number(shared_stack, demo_account, page, shot):
     base = shared_stack.settings.base_url
     open_demo_dashboard(page, base)

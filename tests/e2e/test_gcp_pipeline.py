@@ -250,9 +250,10 @@ def test_upload_to_dashboard_on_the_gcp_adapters(events, gcp_deps, function_clie
     assert json.loads(forecast_task.http_request.body) == payload
     fitted = deliver_task(function_client, "predict", "forecast_task", forecast_task)
     assert fitted["status"] == "done", fitted
-    assert len(fitted["result"]["forecasts"]) == 12
+    # 12 totals (4 measures x 3 grains) and revenue by week per value of 5 dimensions
+    assert len(fitted["result"]["forecasts"]) == 17
     stored_forecasts = gcp_deps.docs.query(f"tenants/{tenant}/forecasts")
-    assert len(stored_forecasts) == 12
+    assert len(stored_forecasts) == 17
     assert {d.data["version"] for d in stored_forecasts} == {1}
     assert {d.data["kind"] for d in stored_forecasts} == {"default"}
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "numpy", "sklearn", "pyarrow", "google.cloud.bigquery", "duckdb")
+HEAVY = ("pandas", "numpy", "sklearn", "pyarrow", "google.cloud.bigquery", "duckdb",
+         "holidays")
 
 SCRIPT = r"""
 import json, sys

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from shared import tenants
 from shared.forecast import calendar
 from tests.openapi_shape import check
 from tests.support.metrics_data import load_frame
@@ -38,7 +39,8 @@ def _daily(client, headers, dataset_id: str) -> dict:
 def test_a_holiday_and_weekday_pattern_is_forecast_with_the_gbm(
         function_client, make_user, deps, tmp_path):
     user, headers = make_user("viewer")
-    rows = calendar.features(START, "day")(np.arange(DAYS))
+    tenants.update(deps.docs, user["tenant_id"], {"holiday_country": "US"})
+    rows = calendar.features(START, "day", "US")(np.arange(DAYS))
     weekday = np.array([0.0, 5.0, 10.0, 10.0, 20.0, 40.0, -30.0])[rows[:, 0].astype(int)]
     noise = np.random.default_rng(4).normal(0, 4, DAYS)
     values = (100 + weekday) * (1 - 0.8 * rows[:, 2]) + noise

@@ -73,7 +73,11 @@ def test_the_task_precomputes_the_defaults(client, task_client, make_user, deps,
     resp = task_client.post("/", json=payload, headers={SECRET_HEADER: secret})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["status"] == "done"
-    assert len(resp.get_json()["result"]["forecasts"]) == 12
+    done = resp.get_json()["result"]["forecasts"]
+    assert len([f for f in done if "/by-" not in f]) == 12
+    assert sorted(f for f in done if "/by-" in f) == [
+        f"revenue/week/by-{d}" for d in ("category", "channel", "customer", "product",
+                                         "region")]
     body = client.get("/api/predictions?dataset=ds_sales&measure=units&grain=week",
                       headers=headers).get_json()
     assert body["source"] == "snapshot" and body["horizon"] == 12

@@ -17,24 +17,14 @@ from tests.support.environment import ROOT
 WEEKDAY = np.array([0.0, 5.0, 10.0, 10.0, 20.0, 40.0, -30.0])
 
 
-def test_the_holiday_rules_match_pandas_us_federal_calendar():
-    from pandas.tseries.holiday import USFederalHolidayCalendar
-
-    expected = {d.date() for d in USFederalHolidayCalendar().holidays("2010-01-01",
-                                                                      "2032-12-31")}
-    ours = {d for y in range(2009, 2034) for d in calendar.us_federal_holidays(y)
-            if date(2010, 1, 1) <= d <= date(2032, 12, 31)}
-    assert ours == expected
-
-
 def test_calendar_rows_follow_the_dates_of_each_grain():
-    daily = calendar.features(date(2024, 7, 1), "day")(np.array([0, 3, 4, 5]))
+    daily = calendar.features(date(2024, 7, 1), "day", "US")(np.array([0, 3, 4, 5]))
     # 2024-07-01 is a Monday; 07-04 (position 3) the holiday, 07-05 next to it.
     assert daily[:, 0].tolist() == [0, 3, 4, 5]
     assert daily[:, 1].tolist() == [7, 7, 7, 7]
     assert daily[:, 2].tolist() == [0, 1, 0, 0]
     assert daily[:, 3].tolist() == [0, 0, 1, 0]
-    weekly = calendar.features(date(2024, 11, 25), "week")(np.array([0, 1, 4]))
+    weekly = calendar.features(date(2024, 11, 25), "week", "US")(np.array([0, 1, 4]))
     # Thanksgiving week, the next, and the week of Christmas Day.
     assert weekly[:, 0].tolist() == [11, 12, 12]
     assert weekly[:, 2].tolist() == [1, 0, 1]
@@ -43,8 +33,8 @@ def test_calendar_rows_follow_the_dates_of_each_grain():
 
 
 def _holiday_series(seed: int, n: int, h: int, start=date(2022, 1, 3)):
-    """A weekday pattern plus an 80% drop on every US federal holiday."""
-    cal = calendar.features(start, "day")
+    """A weekday pattern plus an 80% drop on every US public holiday."""
+    cal = calendar.features(start, "day", "US")
     rows = cal(np.arange(n + h))
     rng = np.random.default_rng(seed)
     y = (100 + WEEKDAY[rows[:, 0].astype(int)]) * (1 - 0.8 * rows[:, 2])
@@ -81,7 +71,7 @@ def test_gbm_sees_a_holiday_in_the_forecast_horizon():
 def test_gbm_is_not_chosen_for_a_random_walk(seed):
     n, h = 400, 28
     y = 100 + np.cumsum(np.random.default_rng(seed).normal(0, 1, n))
-    f = forecast(y, h, 7, calendar=calendar.features(date(2022, 1, 3), "day"))
+    f = forecast(y, h, 7, calendar=calendar.features(date(2022, 1, 3), "day", "US"))
     assert selection.GBM not in dict(f.components)
     assert f.model == "combination"
 
@@ -173,7 +163,7 @@ def test_sklearn_is_imported_only_when_the_candidate_runs():
 
 def test_weekly_sales_dates_give_holiday_counts_per_week():
     start = date(2023, 12, 18)  # a Monday
-    rows = calendar.features(start, "week")(np.arange(5))
+    rows = calendar.features(start, "week", "US")(np.arange(5))
     # -; Christmas Day; New Year's Day; -; Martin Luther King Jr. Day (15 January).
     assert rows[:, 2].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0]
     assert calendar.period_start(start, "week", 4) == date(2024, 1, 15)

@@ -1,6 +1,6 @@
 import { api, fetchBlob } from "../api.js";
-import { MEASURES, anomaliesCard, breakdownCards, concentrationNote, insightsCard,
-  kpiCards, seriesCard } from "../dashboard-view.js";
+import { FORECAST_BY, FORECAST_TOP, MEASURES, anomaliesCard, breakdownCards, concentrationNote,
+  dimensionForecastCard, insightsCard, kpiCards, seriesCard } from "../dashboard-view.js";
 import { announce, emptyState, errorBox, h, loadingState, replace, saveBlob } from "../dom.js";
 import { dateTime, day, titleCase } from "../format.js";
 import { setQuery } from "../router.js";
@@ -17,6 +17,7 @@ export function render(main, { query }) {
     grain: query.get("grain") ?? "",
     measure: MEASURES.some(([m]) => m === query.get("measure")) ? query.get("measure") : "revenue",
     filters: DIMENSIONS.flatMap((d) => query.getAll(d).map((v) => [d, v])),
+    forecastBy: FORECAST_BY.some(([d]) => d && d === query.get("forecast_by")) ? query.get("forecast_by") : "",
   };
   let charts = [];
   let view = null;
@@ -41,6 +42,10 @@ export function render(main, { query }) {
   const exportSeries = h("button", { type: "button", class: "btn", dataset: { action: "export-series" }, text: "Export series (CSV)" });
   const exportBreakdowns = h("button", { type: "button", class: "btn", dataset: { action: "export-breakdowns" }, text: "Export breakdowns (CSV)" });
   const resetButton = h("button", { type: "button", class: "btn btn-ghost", text: "Reset filters" });
+  const forecastBySelect = h("select", { id: "f-forecast-by", name: "forecast_by" },
+    FORECAST_BY.map(([d, label]) => h("option", { value: d, text: label })));
+  // The forecasts last drawn, kept so a redraw (a "by" choice) does not refetch the total.
+  let shown = { forecast: null, note: null, byDim: null, byNote: null };
 
   const controls = h("form", { class: "filters card", "aria-label": "Dashboard filters", dataset: { filters: "" } },
     ctl("Dataset", datasetSelect), ctl("From", startInput), ctl("To", endInput),
@@ -73,6 +78,11 @@ export function render(main, { query }) {
   }
   grainSelect.addEventListener("change", () => { state.grain = grainSelect.value; load(); });
   measureSelect.addEventListener("change", () => { state.measure = measureSelect.value; load(); });
+  forecastBySelect.addEventListener("change", () => {
+    state.forecastBy = forecastBySelect.value;
+    setQuery(urlState());
+    loadByDimension(seq);
+  });
   dimSelect.addEventListener("change", fillValues);
   addFilter.addEventListener("click", () => {
     const pair = [dimSelect.value, valueSelect.value];
@@ -86,6 +96,38 @@ export function render(main, { query }) {
   });
   exportSeries.addEventListener("click", () => download("series", exportSeries));
   exportBreakdowns.addEventListener("click", () => download("breakdowns", exportBreakdowns));
+
+  function urlState() {
+    return { ...params(), measure: state.measure === "revenue" ? "" : state.measure, forecast_by: state.forecastBy };
+  }
+
+  function forecastQuery() {
+    return { ...params(), start: undefined, end: undefined, measure: state.measure, grain: view.grain,
+      horizon: HORIZON[view.grain] ?? 6 };
+  }
+
+  /** The per-value forecasts of the chosen dimension (none: the card only offers the choice). */
+  async function loadByDimension(mine) {
+    forecastBySelect.value = state.forecastBy;
+    if (!view || !shown.forecast) return;
+    if (!state.forecastBy) {
+      shown = { ...shown, byDim: null, byNote: null };
+      draw();
+      return;
+    }
+    shown = { ...shown, byDim: null, byNote: `Loading the forecasts by ${state.forecastBy}…` };
+    draw();
+    try {
+      const byDim = await api("/api/predictions", { query: { ...forecastQuery(), dimension: state.forecastBy,
+        top: FORECAST_TOP } });
+      if (mine !== seq || stopped || byDim.dimension !== state.forecastBy) return;
+      shown = { ...shown, byDim, byNote: null };
+    } catch (err) {
+      if (mine !== seq || stopped) return;
+      shown = { ...shown, byDim: null, byNote: `The forecasts by ${state.forecastBy} are not available: ${err.message}` };
+    }
+    draw();
+  }
 
   function params() {
     const p = { dataset: state.dataset, start: state.start, end: state.end, grain: state.grain };
@@ -160,11 +202,12 @@ export function render(main, { query }) {
 
   async function load() {
     const mine = ++seq;
-    setQuery({ ...params(), measure: state.measure === "revenue" ? "" : state.measure });
+    setQuery(urlState());
     datasetSelect.value = state.dataset;
     replace(quality, qualityNote(datasets.find((d) => d.id === state.dataset)));
     grainSelect.value = state.grain;
     measureSelect.value = state.measure;
+    forecastBySelect.value = state.forecastBy;
     drawChips();
     body.setAttribute("aria-busy", "true");
     body.classList.add("is-loading");
@@ -194,25 +237,29 @@ export function render(main, { query }) {
       view.computed_at && `updated ${dateTime(view.computed_at)}`].filter(Boolean).join(" · ");
     fillValues();
     const forecastWanted = view.range && dr?.end && view.range.end >= dr.end && view.grain in HORIZON;
-    draw(null, forecastWanted ? "Loading the forecast…" : view.grain in HORIZON
-      ? "The forecast is shown when the range reaches the latest data."
-      : "Forecasts are made by day, week or month.");
+    shown = { forecast: null, byDim: null, byNote: null,
+      note: forecastWanted ? "Loading the forecast…" : view.grain in HORIZON
+        ? "The forecast is shown when the range reaches the latest data."
+        : "Forecasts are made by day, week or month." };
+    draw();
     body.classList.remove("is-loading");
     body.setAttribute("aria-busy", "false");
     announce("Dashboard updated");
     if (!forecastWanted) return;
     try {
-      const forecast = await api("/api/predictions", { query: { ...params(), start: undefined, end: undefined,
-        measure: state.measure, grain: view.grain, horizon: HORIZON[view.grain] ?? 6 } });
+      const forecast = await api("/api/predictions", { query: forecastQuery() });
       if (mine !== seq || stopped) return;
-      draw(forecast, null);
+      shown = { ...shown, forecast, note: null };
     } catch (err) {
       if (mine !== seq || stopped) return;
-      draw(null, `The forecast is not available: ${err.message}`);
+      shown = { ...shown, note: `The forecast is not available: ${err.message}` };
     }
+    draw();
+    await loadByDimension(mine);
   }
 
-  function draw(forecast, forecastNote) {
+  function draw() {
+    const { forecast, note: forecastNote, byDim, byNote } = shown;
     destroyCharts();
     if (!view.range || !view.series?.length) {
       replace(body, emptyState("No data in this range",
@@ -221,14 +268,17 @@ export function render(main, { query }) {
       return;
     }
     const series = seriesCard({ view, measure: state.measure, forecast, forecastNote });
+    // The "by <dimension>" choice appears once the total forecast is there.
+    const byCard = forecast ? dimensionForecastCard({ chooser: forecastBySelect, breakdown: byDim, note: byNote,
+      measure: state.measure, grain: view.grain }) : null;
     const bds = breakdownCards(view.breakdowns);
     replace(body,
       kpiCards(view.kpis, view.comparison),
-      h("div", { class: "grid" }, series.node,
+      h("div", { class: "grid" }, series.node, byCard?.node,
         h("div", { class: "grid-2 span-all" }, insightsCard(view.insights), anomaliesCard(view.anomalies)),
         bds.map((b) => b.node),
         concentrationNote(view.breakdowns)));
-    charts = [series.draw(), ...bds.map((b) => b.draw())];
+    charts = [series.draw(), ...(byCard ? byCard.draw() : []), ...bds.map((b) => b.draw())];
   }
 
   init();
