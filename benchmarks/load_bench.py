@@ -196,9 +196,33 @@ class Account:
     dataset_id: str
 
 
-async def seed(api: Api, tenants: int, users_per_tenant: int) -> list[Account]:
-    """Tenants (each registered by its admin), analysts created by the admin, and one
-    ingested dataset per tenant whose snapshot the readers read."""
+def mailed_token(mail_dir: Path, address: str, page: str) -> str:
+    """The token of the newest `page` link mailed to `address` by the server's folder
+    mailer (the local stack writes each message to <data dir>/mail/*.eml)."""
+    import email
+    import re
+    from email import policy
+
+    for path in sorted(mail_dir.glob("*.eml"), reverse=True):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if address not in str(msg["To"]):
+            continue
+        body = msg.get_body(("plain",))
+        found = re.search(re.escape(page) + r"#token=([A-Za-z0-9_-]+)",
+                          body.get_content() if body is not None else "")
+        if found:
+            return found.group(1)
+    raise RuntimeError(f"no {page} link mailed to {address} in {mail_dir}")
+
+
+async def seed(api: Api, tenants: int, users_per_tenant: int,
+               mail_dir: Path | None) -> list[Account]:
+    """Tenants (each registered by its admin, who confirms the address through the
+    mailed link before creating users), analysts created by the admin, and one ingested
+    dataset per tenant whose snapshot the readers read."""
+    if users_per_tenant > 1 and mail_dir is None:
+        raise RuntimeError("creating analysts needs the admin's address confirmed: pass "
+                           "--mail-dir <the server's data dir>/mail")
     accounts: list[Account] = []
     for t in range(tenants):
         admin = f"admin{t}-{secrets.token_hex(3)}@load.example.com"
@@ -209,6 +233,12 @@ async def seed(api: Api, tenants: int, users_per_tenant: int) -> list[Account]:
             raise RuntimeError(f"seeding failed: {api.stats.error_samples[-1:]}")
         token, tid = reg["access_token"], reg["tenant"]["id"]
         emails = [admin]
+        if users_per_tenant > 1 and mail_dir is not None:
+            verified = await api.call("seed", "POST", "/api/auth/email/verify", expect=(200,),
+                                      body={"token": mailed_token(mail_dir, admin,
+                                                                  "/verify-email")})
+            if verified is None:
+                raise RuntimeError(f"seeding failed: {api.stats.error_samples[-1:]}")
         for u in range(users_per_tenant - 1):
             email = f"analyst{t}-{u}-{secrets.token_hex(3)}@load.example.com"
             made = await api.call("seed", "POST", "/api/auth/users", token=token, expect=(201,),
@@ -413,6 +443,7 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     server = None
     tmp = None
+    mail_dir = Path(args.mail_dir) if args.mail_dir else None
     try:
         if args.base_url:
             base_url = args.base_url.rstrip("/")
@@ -421,6 +452,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             data_dir = Path(args.data_dir) if args.data_dir else tmp / "data"
             server = start_server(data_dir, Path(args.server_log or tmp / "server.log"))
             base_url = server.base_url
+            mail_dir = data_dir / "mail"
         mix = list(MIX)
         seed_stats = Stats()
         async with session(8) as s:
@@ -429,7 +461,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if has_predictions:
                 mix.append(("predictions", PREDICTIONS_WEIGHT))
             tenants = max(1, max(args.clients) // 25)
-            accounts = await seed(api, tenants, args.users_per_tenant)
+            accounts = await seed(api, tenants, args.users_per_tenant, mail_dir)
         result: dict[str, Any] = {"think_s": args.think, "duration_s": args.duration,
                                   "predictions": has_predictions, "phases": [],
                                   "tenants": tenants, "accounts": len(accounts)}
@@ -484,6 +516,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds to wait for accepted uploads to be loaded")
     p.add_argument("--short", action="store_true", help="10 clients for 5 s (smoke run)")
     p.add_argument("--base-url", help="drive a running stack instead of starting one")
+    p.add_argument("--mail-dir", help="with --base-url: the stack's mail folder "
+                   "(<data dir>/mail), to confirm the seeded admins' addresses")
     p.add_argument("--server-log", help="where the started server's log lines go")
     p.add_argument("--data-dir", help="data directory of the started server (default: a "
                    "temporary one, removed afterwards)")

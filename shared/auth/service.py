@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors, tenants
 from shared.auth import audit, passwords, ratelimit, refresh
+from shared.auth.collections import EMAILS, users_collection
 from shared.auth.models import LoginRequest, RefreshRequest, RegisterRequest
 from shared.auth.validation import email_key, valid_id
 
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from shared.web.authz import Principal
 
 log = logging.getLogger("tidemark.auth")
-
-EMAILS = "emails"
-
-
-def users_collection(tenant_id: str) -> str:
-    return f"tenants/{tenant_id}/users"
-
 
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(8)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.auth import account_mail, audit, passwords, ratelimit
+from shared.auth.collections import EMAILS, users_collection
 from shared.auth.models import ChangeEmailRequest, VerifyEmailRequest
-from shared.auth.service import EMAILS, users_collection
 from shared.auth.validation import email_key
 
 if TYPE_CHECKING:
