@@ -29,7 +29,7 @@ def summary_stats(days: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     first, last = g["day"].min(), g["day"].max()
     out = pd.DataFrame({"x": g.size() - 1, "t_x": (last - first).dt.days / 7.0,
                         "T": (as_of - first).dt.days / 7.0})
-    repeat = bought[bought["day"] > bought["customer"].map(first)]
+    repeat = bought[bought["day"] > g["day"].transform("min")]
     out["m_x"] = repeat.groupby("customer")["net"].mean().reindex(out.index).fillna(0.0)
     return out
 

@@ -143,3 +143,17 @@ def test_a_new_version_is_not_ready_until_the_task_ran(deps, tmp_path):
     assert exc.value.code == "customers_not_ready"
     task.refresh(deps, TENANT, "ds_new", version)
     assert _get(deps, "ds_new")["version"] == version
+
+
+def test_a_history_without_a_customer_id_analyses_to_an_explained_empty_result():
+    """Rows exist but none names a customer: the analysis says why, it does not fail."""
+    from shared.customers import analysis
+    from shared.customers.history import from_rows
+
+    totals = {"lines": 3, "lines_without_customer": 3, "revenue_without_customer": 30.0,
+              "refund_lines": 0, "refund_amount": 0.0,
+              "first_date": date(2024, 1, 1), "last_date": date(2024, 3, 1)}
+    result = analysis.analyse(from_rows([], totals))
+    assert result.customers == [] and result.at_risk == []
+    assert result.summary["model_unavailable"]
+    assert result.summary["lines"]["lines_without_customer"] == 3
