@@ -88,6 +88,10 @@ locals {
     TIDEMARK_REJECTED_BUCKET         = google_storage_bucket.rejected.name
     TIDEMARK_SIGNING_SERVICE_ACCOUNT = google_service_account.function["upload"].email
     TIDEMARK_STAGING_BUCKET          = google_storage_bucket.staging.name
+    # Whole Parquet row groups per staged shard: one load job takes up to 10,000 source
+    # URIs (https://cloud.google.com/bigquery/quotas#load_jobs), so 256 MiB shards keep
+    # even the largest upload far below it.
+    TIDEMARK_STAGING_SHARD_BYTES = tostring(256 * 1024 * 1024)
     # The largest file one ingest task takes within its deadline (docs/gcp.md,
     # "Staging and splitting").
     TIDEMARK_MAX_UPLOAD_BYTES = tostring(local.max_upload_bytes)

@@ -7,9 +7,9 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
+from shared.csvcells import neutralize
 from shared.customers import service
 from shared.customers.models import CustomersRequest
-from shared.ingest.rejects import neutralize
 
 if TYPE_CHECKING:
     from shared.bootstrap import Deps

@@ -5,13 +5,12 @@ formula are neutralized when written (OWASP: prefix with a single quote)."""
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "｜", "＝", "＋", "－", "＠")
-_PLAIN_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+from shared.csvcells import neutralize
+
 LEAD_COLUMNS = ("row_number", "reason", "column", "value")
 
 
@@ -20,14 +19,6 @@ class _RowWriter(Protocol):
     private to the `_csv` module)."""
 
     def writerow(self, row: Iterable[Any], /) -> Any: ...
-
-
-def neutralize(cell: Any) -> str:
-    """A cell that cannot start a formula in Excel, LibreOffice or Sheets."""
-    text = "" if cell is None else str(cell)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
 
 
 class RejectWriter:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared import errors
+from shared.csvcells import cell
 from shared.schema import DIMENSIONS
 
 PARTS = ("series", "breakdowns")
@@ -16,7 +17,6 @@ FORMATS = ("csv",)
 SERIES_COLUMNS = ("period", "label", "revenue", "orders", "units", "customers")
 BREAKDOWN_COLUMNS = ("dimension", "rank", "value", "revenue", "share", "growth_pct",
                      "previous_rank")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_export_args(args: Any) -> tuple[str, str, dict[str, list[str]]]:
@@ -47,7 +47,7 @@ def to_csv(view: Mapping[str, Any], part: str) -> str:
                                       if points and c in points[0])
         w.writerow(cols)
         for point in points:
-            w.writerow([_cell(point.get(c)) for c in cols])
+            w.writerow([cell(point.get(c)) for c in cols])
     else:
         brk = view.get("breakdowns") or {}
         groups = [(dim, brk.get(dim) or []) for dim in DIMENSIONS]
@@ -60,7 +60,7 @@ def to_csv(view: Mapping[str, Any], part: str) -> str:
         w.writerow(cols)
         for dim, group in groups:
             for item in group:
-                w.writerow([_cell(dim)] + [_cell(item.get(c)) for c in cols[1:]])
+                w.writerow([cell(dim)] + [cell(item.get(c)) for c in cols[1:]])
     return buf.getvalue()
 
 
@@ -70,13 +70,3 @@ def filename(view: Mapping[str, Any], part: str) -> str:
                                      rng.get("end")) if x)
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)
     return f"{safe}.csv"
-
-
-def _cell(value: Any) -> Any:
-    """Numbers as they are; text that a spreadsheet would run as a formula gets a
-    leading apostrophe (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value

@@ -220,7 +220,7 @@ def test_calendar_grains_agree_and_start_their_periods(loaded, grain, settings):
 
     cal = Calendar.of(settings)
     q = queries.series(loaded.tenant, DATASET, {}, grain, date(2014, 1, 1),
-                       date(2017, 12, 31), cal)
+                       date(2017, 12, 31), calendar=cal)
     local, gcp = both(loaded, q)
     assert local, "the range holds data"
     assert_same_rows(local, gcp, "bucket")

@@ -61,13 +61,26 @@ def test_uploads_bucket_is_private_versioned_and_cleans_up():
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
     assert _block(bucket, "versioning")["enabled"] is True
-    prefixes = set()
-    for rule in bucket["lifecycle_rule"]:
-        cond = _block(rule, "condition")
-        if _block(rule, "action")["type"] == "Delete" and "matches_prefix" in cond:
-            assert "age" in cond
-            prefixes.update(cond["matches_prefix"])
-    assert prefixes == {"staging/"}
+    deletes = [_block(rule, "condition") for rule in bucket["lifecycle_rule"]
+               if _block(rule, "action")["type"] == "Delete"]
+    # Only old versions go: a live upload stays as long as its dataset does, and no
+    # staged shard is ever written here (it would re-trigger the ingest).
+    assert deletes and all("days_since_noncurrent_time" in c for c in deletes)
+    assert not any("matches_prefix" in c for c in deletes)
+
+
+def test_staging_bucket_is_private_cleans_up_and_sits_with_the_warehouse():
+    bucket = CFG.resources[("google_storage_bucket", "staging")]
+    uploads = CFG.resources[("google_storage_bucket", "uploads")]
+    assert bucket["name"] != uploads["name"]
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    # A load from Cloud Storage needs the bucket in the dataset's location
+    # (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet).
+    assert bucket["location"] == uploads["location"]
+    ages = [_block(r, "condition").get("age") for r in bucket["lifecycle_rule"]
+            if _block(r, "action")["type"] == "Delete"]
+    assert ages == ["${var.staging_retention_days}"]
 
 
 def test_rejected_rows_have_a_private_bucket_of_their_own_that_cleans_up():
