@@ -7,7 +7,7 @@ the email index and a user document, writes one document, and sends one message 
 reset link, or a notice that no account uses the address). Tokens are stored only as
 a SHA-256 hash (`password_resets/{hash}`). Setting the new password spends the token,
 revokes every refresh-token family of the user, ends the access tokens already issued
-(`tokens_valid_after`) and confirms the address (the link reached it).
+(`tokens_valid_after_ms`) and confirms the address (the link reached it).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def reset_password(deps: Deps, body: ResetPasswordRequest | Mapping[str, Any], *
         tx.update(users_collection(tid), uid, {
             "password_hash": password_hash, "updated_at": now, "email_verified": True,
             # Access tokens issued before now stop working (shared.web.authz).
-            "tokens_valid_after": int(time.time())})
+            "tokens_valid_after_ms": time.time_ns() // 1_000_000})
 
     deps.docs.transaction(step)
     revoked = refresh.revoke_user(deps.docs, uid)

@@ -34,6 +34,9 @@ class AccessClaims:
     jti: str
     expires_at: int
     issued_at: int = 0
+    # `iat` is in whole seconds; a reset in the same second as a sign-in must still tell
+    # the tokens before it from those after, so the issue time is also carried in ms.
+    issued_at_ms: int = 0
 
 
 class _KeyCache:
@@ -148,9 +151,10 @@ def issue_access_token(deps: Deps, *, user_id: str, tenant_id: str, role: str,
 
     s = deps.settings
     kid, key = _signing_key(deps.secrets)
-    now = int(time.time())
+    now_ms = time.time_ns() // 1_000_000
+    now = now_ms // 1000
     claims = {"iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": user_id, "tid": tenant_id,
-              "role": role, "email": email, "iat": now, "nbf": now,
+              "role": role, "email": email, "iat": now, "nbf": now, "iat_ms": now_ms,
               "exp": now + s.access_token_ttl_s, "jti": uuid.uuid4().hex}
     token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE})
     return token, s.access_token_ttl_s
@@ -207,6 +211,7 @@ def _verify(deps: Deps, token: str,
         return kid, key, AccessClaims(
             user_id=str(claims["sub"]), tenant_id=str(claims["tid"]), role=str(claims["role"]),
             email=str(claims.get("email", "")), jti=str(claims["jti"]),
-            expires_at=int(claims["exp"]), issued_at=int(claims["iat"]))
-    except KeyError:
+            expires_at=int(claims["exp"]), issued_at=int(claims["iat"]),
+            issued_at_ms=int(claims.get("iat_ms") or int(claims["iat"]) * 1000))
+    except (KeyError, TypeError, ValueError):
         raise invalid from None

@@ -50,7 +50,7 @@ def authenticate(request: Request, deps: Deps, *, role: str = "viewer") -> Princ
         raise errors.Unauthenticated("this account is disabled", code="account_disabled")
     # A password reset (or "sign out everywhere") ends every session at once, not when
     # the access tokens it already issued expire.
-    if claims.issued_at < int(user.data.get("tokens_valid_after") or 0):
+    if claims.issued_at_ms < int(user.data.get("tokens_valid_after_ms") or 0):
         raise errors.Unauthenticated("this session was signed out; sign in again",
                                      code="session_revoked")
     # The stored role wins over the token's, so a demotion takes effect at once.
