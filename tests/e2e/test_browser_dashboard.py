@@ -170,7 +170,7 @@ def test_a_filter_changes_every_number(shared_stack, demo_account, page, shot):
     view = demo_account["api"].metrics(dataset=demo_account["dataset"])
     region = view["breakdowns"]["region"][0]["value"]
 
-    page.get_by_label("Dimension").select_option("region")
+    page.get_by_label("Dimension", exact=True).select_option("region")
     page.get_by_label("Value", exact=True).select_option(region)
     page.get_by_role("button", name="Add filter").click()
     page.locator(f"[data-filter='region={region}']").wait_for()

@@ -80,12 +80,14 @@ def deployed(request, tmp_path_factory):
     envs = {ep.target: tf.of_entry_point(ep.target) for ep in ENTRY_POINTS}
     upload_env = envs["upload_http"]
 
-    # What terraform creates: bucket (with its notification), dataset and table, queues,
-    # the two JWT secrets; then the first deploy's `tidemark keys rotate`.
+    # What terraform creates: buckets (uploads with its notification, staging), dataset
+    # and table, queues, the two JWT secrets; then the first deploy's `tidemark keys
+    # rotate`.
     bucket = upload_env["TIDEMARK_UPLOADS_BUCKET"]
     topic_id = f"deployed-{uuid.uuid4().hex[:8]}"
     events = finalize_events(request, bucket, topic_id, "unused")
     ev = next(events)
+    ev["storage"].create_bucket(upload_env["TIDEMARK_STAGING_BUCKET"])
     from shared.adapters.gcp.bigquery import BigQueryWarehouse
 
     bq = emulators.bigquery_client(bigquery)

@@ -25,6 +25,7 @@ from tests.support.finalize_events import finalize_events, pull_finalize_event, 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
 BUCKET = "tidemark-uploads"
+STAGING_BUCKET = "tidemark-e2e-staging"
 TOPIC = "gcs-finalize"
 CSV = (b"order_date,order_id,customer,region,product,quantity,sales\n"
        b"2024-01-02,o1,alice,north,widget,2,19.90\n"
@@ -55,7 +56,10 @@ def gcp_deps(events, request, tmp_path):
     tasks = emulators.shared_emulator(request, "tasks")
     bq_client = emulators.bigquery_client(bigquery)
     emulators.bigquery_dataset(bq_client, "tidemark_e2e")
+    if events["storage"].lookup_bucket(STAGING_BUCKET) is None:
+        events["storage"].create_bucket(STAGING_BUCKET)  # terraform's staging bucket
     settings = Settings(backend="gcp", gcp_project=emulators.PROJECT, uploads_bucket=BUCKET,
+                        staging_bucket=STAGING_BUCKET,
                         data_dir=tmp_path / "data", warehouse_dataset="tidemark_e2e",
                         tasks_location=emulators.TASK_LOCATION,
                         metrics_task_url="http://127.0.0.1:9/metrics_task",

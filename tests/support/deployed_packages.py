@@ -78,6 +78,12 @@ class TerraformEnv:
             return m.group(1).join(str(x) for x in self.expr(m.group(2)))
         if m := re.fullmatch(r'replace\((.*), "(.*)", "(.*)"\)', expr):
             return str(self.expr(m.group(1))).replace(m.group(2), m.group(3))
+        if m := re.fullmatch(r"(.+?) (==|!=) (.+?) \? (.+?) : (.+)", expr):
+            left, right = self.expr(m.group(1)), self.expr(m.group(3))
+            same = str(left) == str(right)
+            return self.expr(m.group(4) if same == (m.group(2) == "==") else m.group(5))
+        if m := re.fullmatch(r'"([^"]*)"', expr):
+            return m.group(1)
         if expr in self.values:
             return self.values[expr]
         if _REF.fullmatch(expr):
